@@ -1,0 +1,55 @@
+/**
+ * The `horde` command. Sub-commands are added as each capability lands; every one answers `--help`.
+ */
+import { version } from '../../package.json';
+
+interface Command {
+  readonly summary: string;
+  run(args: readonly string[]): Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  version: {
+    summary: 'print the version',
+    run: () => {
+      process.stdout.write(`horde ${version}\n`);
+      return Promise.resolve(0);
+    },
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: horde <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'horde <command> --help' for a command's options.\n`;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return 0;
+  }
+  if (name === '--version') return commands.version!.run([]);
+  const command = commands[name];
+  if (command === undefined) {
+    process.stderr.write(`horde: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  return command.run(rest);
+}
+
+/** Runs the command line of this process and sets its exit code (the `bin/horde.js` entry point calls this). */
+export function runCli(): void {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`horde: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+if (require.main === module) runCli();
