@@ -2,6 +2,7 @@
  * The `horde` command. Sub-commands are added as each capability lands; every one answers `--help`.
  */
 import { version } from '../../package.json';
+import { keys } from './keys';
 
 interface Command {
   readonly summary: string;
@@ -9,6 +10,7 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
+  keys: { summary: 'manage sr25519 hotkeys (keys new)', run: (args) => keys(args) },
   version: {
     summary: 'print the version',
     run: () => {

@@ -5,8 +5,10 @@ export const HORDE_SCOPE = 'horde';
 
 /**
  * The meter Horde's instruments come from. Before `setupTelemetry()` registers a provider this is OpenTelemetry's
- * no-op meter, so modules may create instruments at any time and tests pay nothing. Modules that want isolation
- * (tests reading exact figures) take a `Meter` as an option and fall back to this.
+ * no-op meter, so tests pay nothing. Beware: unlike the tracer, an instrument created from the no-op meter STAYS a
+ * no-op after setup (the metrics API has no proxy), so create instruments when an actor or system is built (a
+ * factory taking a `Meter`), never at module load. Modules that want isolation (tests reading exact figures) take
+ * a `Meter` as an option and fall back to this.
  *
  * Instrument names follow `horde_<entity>_<measure>_<unit>` (`horde_transport_outbox_dropped_messages`).
  */
