@@ -27,7 +27,7 @@ export class HordeError extends Error {
 export function errorCode(error: unknown): string {
   if (error instanceof HordeError) return error.code;
   if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error as { code: unknown }).code;
+    const code = error.code;
     if (typeof code === 'string' && code.length > 0) return code;
   }
   return 'unknown';
