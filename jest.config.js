@@ -11,4 +11,5 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!(@xstate/store|@statelyai/inspect)/)'],
   testTimeout: 20000,
+  reporters: ['default', '<rootDir>/tests/support/summaryReporter.js'],
 };
