@@ -2,7 +2,18 @@
  * The `horde` command. Sub-commands are added as each capability lands; every one answers `--help`.
  */
 import { version } from '../../package.json';
-import { keys } from './keys';
+
+/*
+ * Sub-commands are loaded when chosen, not up front: an executor is spawned per job, and loading every role's stack
+ * (crypto, SQLite, ...) at each start would add about a second to its spin-up. `require` rather than `import()`
+ * because a development checkout runs through tsx's CommonJS hook, which dynamic `import()` would bypass.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const load = {
+  executor: () => require('./executor') as typeof import('./executor'),
+  keys: () => require('./keys') as typeof import('./keys'),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 interface Command {
   readonly summary: string;
@@ -10,7 +21,8 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
-  keys: { summary: 'manage sr25519 hotkeys (keys new)', run: (args) => keys(args) },
+  executor: { summary: 'run one job for a miner (one-shot)', run: (args) => load.executor().executorCommand(args) },
+  keys: { summary: 'manage sr25519 hotkeys (keys new)', run: (args) => load.keys().keys(args) },
   version: {
     summary: 'print the version',
     run: () => {

@@ -128,3 +128,92 @@ export const LABEL_JOB_UUID = 'horde.job_uuid';
 export const LABEL_TOKEN = 'horde.token';
 /** Label saying what a container is for (`job`, `cleanup`). */
 export const LABEL_ROLE = 'horde.role';
+
+// ---------------------------------------------------------------------------------------------------------------
+// The job driver and `horde executor` (src/machines/jobDriver.machine.ts, executorRoot.ts, settings.ts)
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Upstream `--startup-time-limit` (the miner's dynamic config gives 5 s): from driver start to
+ * `V0ExecutorReadyRequest`, waiting for the initial request, stale-container cleanup and the image pull included.
+ * Larger lets big images be pulled on demand but delays the horde failure when the miner never sends the job.
+ */
+export const STARTUP_TIME_LIMIT_MS = 5_000;
+
+/**
+ * Default image pull policy. Upstream always pulls a given `docker_image`; `if-missing` skips the registry round
+ * trip for a present image (the usual case: miners preload job images), at the price of not refreshing a moved tag.
+ */
+export const IMAGE_PULL_POLICY = 'if-missing' as const;
+
+/**
+ * The job container is killed at least this long before the job's deadline (and, as upstream, after at most its
+ * execution limit), so that the kill (~0.5 s on this engine) and the `V0JobFailedRequest(timeout)` reach the miner
+ * before the validator's identical deadline passes and it declares `execution_timed_out` instead. Larger eats into
+ * the job's execution time when it used its leeway; smaller risks the validator's verdict winning.
+ */
+export const EXECUTION_REPORT_RESERVE_MS = 1_000;
+
+/**
+ * After the execution deadline, how long the driver waits for the container runner's own report (which carries the
+ * output printed so far) before reporting the timeout without it. The kill itself takes well under a second; longer
+ * only matters when the engine hangs, and every millisecond here is one the validator's own timer is running.
+ */
+export const EXECUTION_KILL_GRACE_MS = 3_000;
+
+/**
+ * Upper bound of the cleanup stage (waiting for aborted effects to settle, removing the container and the temp dir).
+ * Past it the driver finishes anyway and reports the cleanup as failed; the labels let the next executor's stale
+ * sweep remove a leftover container.
+ */
+export const CLEANUP_TIMEOUT_MS = 60_000;
+
+/**
+ * How long the cleanup waits for effects that were aborted (a container being killed and removed, a download being
+ * cancelled) before it sweeps by label. Aborted effects normally settle in milliseconds.
+ */
+export const EFFECT_SETTLE_TIMEOUT_MS = 20_000;
+
+/**
+ * After the job ended, how long the root waits for a dropped miner link to come back so that the final message can
+ * be flushed from the transport's outbox. Upstream's miner fails the job the moment the executor disconnects, so a
+ * long wait buys little; it only keeps the executor slot busy.
+ */
+export const FINAL_DELIVERY_GRACE_MS = 5_000;
+
+/**
+ * How long a stop request (SIGTERM/SIGINT) may take to report and clean up before the root stops the driver by force
+ * and runs its own cleanup sweep.
+ */
+export const SHUTDOWN_TIMEOUT_MS = 30_000;
+
+/**
+ * A running job container of another executor is treated as stale once it is this old, even when its executor
+ * cannot be checked (another host or PID namespace): upstream's longest job is 3,600 s (`MAX_JOB_RUN_TIME`) and every
+ * executor kills its container at its own deadline, so an older one has lost its executor.
+ */
+export const STALE_JOB_CONTAINER_AGE_MS = 65 * 60_000;
+
+/** First reconnect delay ceiling of the miner link (the miner is close: reconnect fast). */
+export const MINER_LINK_RECONNECT_BASE_MS = 200;
+
+/** Reconnect delay cap of the miner link; the final-delivery grace and the startup budget bound the total wait. */
+export const MINER_LINK_RECONNECT_CAP_MS = 2_000;
+
+/** Connect timeout of one miner link attempt. */
+export const MINER_LINK_CONNECT_TIMEOUT_MS = 5_000;
+
+/** The `horde.id` label value when none is configured: executors of one miner should share one. */
+export const DEFAULT_HORDE_ID = 'default';
+
+/**
+ * GenericError replies to unsupported or out-of-order miner messages, per process. Upstream answers every one;
+ * the cap keeps a misbehaving peer from turning the executor into an echo loop. Past it messages are only logged
+ * (and counted in `horde_executor_generic_errors_suppressed`).
+ */
+export const MAX_GENERIC_ERROR_REPLIES = 64;
+
+/** Label with the host name of the executor that owns a job container (liveness check of the stale sweep). */
+export const LABEL_EXECUTOR_HOST = 'horde.executor_host';
+/** Label with the PID of the executor that owns a job container. */
+export const LABEL_EXECUTOR_PID = 'horde.executor_pid';

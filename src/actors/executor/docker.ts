@@ -35,6 +35,8 @@ export interface JobContainerLabels {
   readonly hordeId: string;
   readonly jobUuid: string;
   readonly token: string;
+  /** More labels (the owning executor's host and PID, for the stale sweep); they cannot override the ones above. */
+  readonly extra?: Readonly<Record<string, string>>;
 }
 
 export interface RunJobContainerInput {
@@ -112,6 +114,7 @@ export interface DockerRuntime {
 /** The `horde.*` labels of a job container. */
 export function jobContainerLabels(labels: JobContainerLabels): Record<string, string> {
   return {
+    ...labels.extra,
     [LABEL_MANAGED]: 'true',
     [LABEL_HORDE_ID]: labels.hordeId,
     [LABEL_JOB_UUID]: labels.jobUuid,

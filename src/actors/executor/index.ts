@@ -60,3 +60,27 @@ export {
   type RemoveTempDirInput,
 } from './tempDirs';
 export { extractZip, planZipEntry, zipDirectory, type ZipSource } from './zip';
+// The executor role: the job driver's effects, the root actor, settings (docs/executor.md).
+export { createJobDriverLogic, type JobDriverDeps } from './jobDriver';
+export { JobResources, cleanupJob, type CleanupJobInput } from './jobResources';
+export { collectMachineSpecs } from './machineSpecs';
+export {
+  isPidAlive,
+  removeAbandonedContainers,
+  removeTokenContainers,
+  staleVerdict,
+  type ContainerSummary,
+  type StaleVerdict,
+  type SweepingExecutor,
+} from './staleContainers';
+export { createJobDriverMetrics, createJobObserver, type JobDriverMetrics, type JobObserverOptions } from './jobMetrics';
+export {
+  executorRootMachine,
+  type ExecutorExit,
+  type ExecutorRootEvent,
+  type ExecutorRootInput,
+  type ExecutorRootObserver,
+  type ExecutorRootSettings,
+} from './executorRoot.machine';
+export { createExecutorRoot, executorInterfaceUrl, executorLinkCodec, type ExecutorRoot, type ExecutorRootOptions } from './executorRoot';
+export { executorSettings, type ExecutorConfig } from './settings';

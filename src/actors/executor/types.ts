@@ -1,87 +1,43 @@
 /**
- * Local mirrors of the upstream JSON shapes the effect modules consume (`compute_horde_core.volume`,
- * `compute_horde_core.output_upload`). Field names are the wire names. The protocol package will own the validated
- * schemas; these stay structural so that its types can be passed in unchanged.
+ * The JSON shapes the effect modules consume (`compute_horde_core.volume`, `compute_horde_core.output_upload`), as
+ * the protocol package defines them. They are the schemas' encodable (`Input`) shapes, so fields with a default may
+ * be left out, and a decoded message (`Infer`) can be passed in unchanged.
  */
+import type {
+  HttpOutputVolumeResponse as ProtocolHttpOutputVolumeResponse,
+  HuggingfaceVolume as HuggingfaceVolumeSchema,
+  InlineVolume as InlineVolumeSchema,
+  Input,
+  MultiUpload as MultiUploadSchema,
+  MultiVolume as MultiVolumeSchema,
+  OutputUploadInput,
+  SingleFilePostUpload as SingleFilePostUploadSchema,
+  SingleFilePutUpload as SingleFilePutUploadSchema,
+  SingleFileUpload as SingleFileUploadSchema,
+  SingleFileVolume as SingleFileVolumeSchema,
+  SingleVolume as SingleVolumeSchema,
+  VolumeInput,
+  ZipAndHttpPostUpload as ZipAndHttpPostUploadSchema,
+  ZipAndHttpPutUpload as ZipAndHttpPutUploadSchema,
+  ZipUrlVolume as ZipUrlVolumeSchema,
+} from '../../protocol';
 
-export interface InlineVolume {
-  readonly volume_type: 'inline';
-  /** base64 of a zip archive. */
-  readonly contents: string;
-  readonly relative_path?: string | null;
-}
-
-export interface ZipUrlVolume {
-  readonly volume_type: 'zip_url';
-  /** The URL of the zip (upstream kept the old field name for compatibility). */
-  readonly contents: string;
-  readonly relative_path?: string | null;
-}
-
-export interface SingleFileVolume {
-  readonly volume_type: 'single_file';
-  readonly url: string;
-  readonly relative_path: string;
-}
-
-export interface HuggingfaceVolume {
-  readonly volume_type: 'huggingface_volume';
-  readonly repo_id: string;
-  readonly repo_type?: string | null;
-  readonly revision?: string | null;
-  readonly relative_path?: string | null;
-  readonly allow_patterns?: string | readonly string[] | null;
-  readonly token?: string | null;
-}
-
+export type InlineVolume = Input<typeof InlineVolumeSchema>;
+export type ZipUrlVolume = Input<typeof ZipUrlVolumeSchema>;
+export type SingleFileVolume = Input<typeof SingleFileVolumeSchema>;
+export type HuggingfaceVolume = Input<typeof HuggingfaceVolumeSchema>;
 /** A volume that may sit inside a `multi_volume` (no nesting). */
-export type LeafVolume = InlineVolume | ZipUrlVolume | SingleFileVolume | HuggingfaceVolume;
+export type LeafVolume = Input<typeof SingleVolumeSchema>;
+export type MultiVolume = Input<typeof MultiVolumeSchema>;
+export type Volume = VolumeInput;
 
-export interface MultiVolume {
-  readonly volume_type: 'multi_volume';
-  readonly volumes: readonly LeafVolume[];
-}
-
-export type Volume = LeafVolume | MultiVolume;
-
-export interface ZipAndHttpPostUpload {
-  readonly output_upload_type: 'zip_and_http_post';
-  readonly url: string;
-  readonly form_fields?: Readonly<Record<string, string>> | null;
-}
-
-export interface ZipAndHttpPutUpload {
-  readonly output_upload_type: 'zip_and_http_put';
-  readonly url: string;
-}
-
-export interface SingleFilePostUpload {
-  readonly output_upload_type: 'single_file_post';
-  readonly url: string;
-  readonly form_fields?: Readonly<Record<string, string>> | null;
-  readonly relative_path: string;
-  readonly signed_headers?: Readonly<Record<string, string>> | null;
-}
-
-export interface SingleFilePutUpload {
-  readonly output_upload_type: 'single_file_put';
-  readonly url: string;
-  readonly relative_path: string;
-  readonly signed_headers?: Readonly<Record<string, string>> | null;
-}
-
-export type SingleFileUpload = SingleFilePostUpload | SingleFilePutUpload;
-
-export interface MultiUpload {
-  readonly output_upload_type: 'multi_upload';
-  readonly uploads: readonly SingleFileUpload[];
-  readonly system_output?: ZipAndHttpPostUpload | ZipAndHttpPutUpload | null;
-}
-
-export type OutputUpload = ZipAndHttpPostUpload | ZipAndHttpPutUpload | SingleFileUpload | MultiUpload;
+export type ZipAndHttpPostUpload = Input<typeof ZipAndHttpPostUploadSchema>;
+export type ZipAndHttpPutUpload = Input<typeof ZipAndHttpPutUploadSchema>;
+export type SingleFilePostUpload = Input<typeof SingleFilePostUploadSchema>;
+export type SingleFilePutUpload = Input<typeof SingleFilePutUploadSchema>;
+export type SingleFileUpload = Input<typeof SingleFileUploadSchema>;
+export type MultiUpload = Input<typeof MultiUploadSchema>;
+export type OutputUpload = OutputUploadInput;
 
 /** Upstream `HttpOutputVolumeResponse`: what the upload target answered. */
-export interface HttpOutputVolumeResponse {
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
+export type HttpOutputVolumeResponse = ProtocolHttpOutputVolumeResponse;
