@@ -34,13 +34,6 @@ export class UnknownHotkeyError extends HordeError {
   }
 }
 
-/** A value cannot be encoded the way Python's `json.dumps` would encode it (undefined, a function, a symbol...). */
-export class PythonJsonError extends HordeError {
-  constructor(message: string) {
-    super('crypto.python_json', message);
-  }
-}
-
 /** A V2JobRequest / SDK body cannot be turned into `SignedFields` (pydantic would reject it too). Lists every problem. */
 export class SignedFieldsError extends HordeError {
   readonly problems: readonly string[];

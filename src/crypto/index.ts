@@ -52,16 +52,6 @@ export {
   base62Decode,
 } from './nonce';
 export {
-  type PyJsonValue,
-  PythonFloat,
-  pyFloat,
-  pythonJsonDumps,
-  pydanticJsonDumps,
-  pythonFloatRepr,
-  compareCodePoints,
-  parseJsonLossless,
-} from './python-json';
-export {
   type ReceiptType,
   type ReceiptPayload,
   type JobStartedReceiptPayload,

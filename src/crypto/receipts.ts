@@ -11,7 +11,7 @@
 import { err, ok, type Result } from '../util/result';
 import { ReceiptPayloadError } from './errors';
 import { signBlob, verify, type Hotkey } from './keys';
-import { pythonJsonDumps, type PyJsonValue } from './python-json';
+import { pythonJsonDumps, type JsonInput } from '../protocol/json';
 
 export type ReceiptType = 'JobStartedReceipt' | 'JobAcceptedReceipt' | 'JobFinishedReceipt';
 
@@ -100,7 +100,7 @@ export function receiptBlob(payload: ReceiptPayload | Readonly<Record<string, un
   if (typeof type !== 'string' || !Object.hasOwn(FIELDS_BY_TYPE, type)) {
     throw new ReceiptPayloadError(`unknown receipt_type ${JSON.stringify(type)}`);
   }
-  const canonical: Record<string, PyJsonValue> = {};
+  const canonical: Record<string, JsonInput> = {};
   const problems: string[] = [];
   for (const [name, kind] of [...COMMON_FIELDS, ...FIELDS_BY_TYPE[type as ReceiptType]]) {
     const value = canonicalField(source[name], kind, name === 'block_numbers');
@@ -111,7 +111,7 @@ export function receiptBlob(payload: ReceiptPayload | Readonly<Record<string, un
   return pythonJsonDumps(canonical, { sortKeys: true });
 }
 
-function canonicalField(value: unknown, kind: FieldKind, hasDefault: boolean): PyJsonValue | undefined {
+function canonicalField(value: unknown, kind: FieldKind, hasDefault: boolean): JsonInput | undefined {
   switch (kind) {
     case 'string':
       return typeof value === 'string' ? value : undefined;

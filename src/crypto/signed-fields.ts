@@ -16,7 +16,7 @@
  *    travels base64-encoded.
  *
  * `timestamp_ns` (~1.7e18) does not fit a JavaScript number: it is a `bigint` here. Callers pass it as a bigint or a
- * decimal string, and parse wire JSON that carries it with `parseJsonLossless`.
+ * decimal string, and parse wire JSON that carries it with `parseJson` (src/protocol/json), which keeps it a `bigint`.
  */
 import { blake2AsU8a } from '@polkadot/util-crypto';
 import { u8aConcat } from '@polkadot/util';
@@ -26,7 +26,7 @@ import type { Refusal } from './auth';
 import { BITTENSOR_SIGNATURE_TYPE, SIGNATURE_HEADER_PREFIX } from './defaults';
 import { SignatureFormatError, SignedFieldsError } from './errors';
 import { publicKeyFromSs58, verifyWithPublicKey, type Hotkey } from './keys';
-import { pydanticJsonDumps, pythonJsonDumps, type PyJsonValue } from './python-json';
+import { pydanticJsonDumps, pythonJsonDumps, type JsonInput } from '../protocol/json';
 
 export type SignatureScope = 'SignedFields' | 'FullRequest';
 
@@ -62,8 +62,8 @@ export interface SignedFields {
   readonly upload_time_limit: number;
   readonly streaming_start_time_limit: number;
   readonly streaming_details: StreamingDetails | null;
-  readonly volumes: readonly PyJsonValue[];
-  readonly uploads: readonly PyJsonValue[];
+  readonly volumes: readonly JsonInput[];
+  readonly uploads: readonly JsonInput[];
 }
 
 type Json = Readonly<Record<string, unknown>>;
@@ -122,9 +122,9 @@ class Checker {
     return value === undefined || value === null ? null : this.strMap(path, value);
   }
 
-  jsonList(path: string, value: unknown): PyJsonValue[] {
+  jsonList(path: string, value: unknown): JsonInput[] {
     if (!Array.isArray(value)) return this.fail(path, 'a list', value) ?? [];
-    return value as PyJsonValue[];
+    return value as JsonInput[];
   }
 
   object(path: string, value: unknown): Json | undefined {
@@ -266,14 +266,14 @@ function dumpModel(
   value: unknown,
   discriminator: string,
   models: Readonly<Record<string, readonly FieldSpec[]>>,
-): PyJsonValue | undefined {
+): JsonInput | undefined {
   const object = check.object(path, value);
   if (object === undefined) return undefined;
   const type = object[discriminator];
   if (typeof type !== 'string' || !Object.hasOwn(models, type)) {
     return check.fail(`${path}.${discriminator}`, `one of ${Object.keys(models).join('|')}`, type);
   }
-  const out: Record<string, PyJsonValue> = { [discriminator]: type };
+  const out: Record<string, JsonInput> = { [discriminator]: type };
   for (const [name, kind] of models[type]!) {
     const field = `${path}.${name}`;
     const raw = object[name];
@@ -304,7 +304,7 @@ function flatten(
   listKey: string,
   models: Readonly<Record<string, readonly FieldSpec[]>>,
   itemModels: Readonly<Record<string, readonly FieldSpec[]>>,
-): PyJsonValue[] {
+): JsonInput[] {
   if (value === undefined || value === null) return [];
   const object = check.object(path, value);
   if (object === undefined) return [];
@@ -375,7 +375,7 @@ export function signedFieldsFromV2JobRequest(request: unknown): SignedFields {
  * their insertion order (JavaScript moves integer-like keys such as "1" first; such keys would break the match).
  */
 export function signedFieldsJson(fields: SignedFields): string {
-  return pydanticJsonDumps(fields as unknown as PyJsonValue);
+  return pydanticJsonDumps(fields, { mode: 'signing' });
 }
 
 /** Converts a caller's nanosecond timestamp (bigint, decimal string, or a number below 2^53) to a bigint. */
@@ -384,7 +384,7 @@ export function toTimestampNs(value: bigint | string | number): bigint {
   if (typeof value === 'string' && /^\d+$/.test(value)) return BigInt(value);
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
   throw new SignatureFormatError(
-    `timestamp_ns must be a bigint or a decimal string (a JSON number above 2^53 loses digits: parse with parseJsonLossless): ${String(value)}`,
+    `timestamp_ns must be a bigint or a decimal string (a JSON number above 2^53 loses digits: parse with parseJson from src/protocol/json): ${String(value)}`,
   );
 }
 
@@ -394,7 +394,7 @@ const MAX_U64 = (1n << 64n) - 1n;
  * Upstream's `hash_message_signature`: blake2b-512 of the 8-byte big-endian timestamp followed by the payload: raw
  * bytes as they are, anything else (including a string) as the UTF-8 of `json.dumps(payload, sort_keys=True)`.
  */
-export function hashMessageSignature(payload: Uint8Array | PyJsonValue, timestampNs: bigint): Uint8Array {
+export function hashMessageSignature(payload: Uint8Array | JsonInput, timestampNs: bigint): Uint8Array {
   if (timestampNs < 0n || timestampNs > MAX_U64) throw new SignatureFormatError('timestamp_ns must fit in 8 unsigned bytes');
   const stamp = new Uint8Array(8);
   new DataView(stamp.buffer).setBigUint64(0, timestampNs, false);
@@ -419,7 +419,7 @@ export interface SignOptions {
  * const signature = signPayload(hotkey, { b: 2 }, { clock: systemClock });
  * ```
  */
-export function signPayload(hotkey: Hotkey, payload: Uint8Array | PyJsonValue, options: SignOptions): Signature {
+export function signPayload(hotkey: Hotkey, payload: Uint8Array | JsonInput, options: SignOptions): Signature {
   const timestampNs =
     options.timestampNs === undefined ? BigInt(Math.floor(options.clock.nowMs())) * 1_000_000n : toTimestampNs(options.timestampNs);
   const digest = hashMessageSignature(payload, timestampNs);
@@ -445,7 +445,7 @@ export type SignatureRefusalCode = 'signature.bad_signatory' | 'signature.malfor
  */
 export function verifySignature(
   signature: Signature,
-  payload: Uint8Array | PyJsonValue,
+  payload: Uint8Array | JsonInput,
   options: { readonly newerThanNs?: bigint } = {},
 ): Result<void, Refusal<SignatureRefusalCode>> {
   const publicKey = publicKeyFromSs58(signature.signatory);
@@ -493,7 +493,7 @@ export function signJobBody(hotkey: Hotkey, body: unknown, options: Omit<SignOpt
  * The SDK's FullRequest-scope signature (`_get_cheated_job_headers`): it signs the *string*
  * `json.dumps(body, sort_keys=True)`, which the hash then encodes a second time.
  */
-export function signFullRequestBody(hotkey: Hotkey, body: PyJsonValue, options: Omit<SignOptions, 'scope'>): Signature {
+export function signFullRequestBody(hotkey: Hotkey, body: JsonInput, options: Omit<SignOptions, 'scope'>): Signature {
   return signPayload(hotkey, pythonJsonDumps(body, { sortKeys: true }), { ...options, scope: 'FullRequest' });
 }
 
@@ -510,7 +510,7 @@ export function verifyRequestBodySignature(
   try {
     payload =
       signature.signature_scope === 'FullRequest'
-        ? pythonJsonDumps(body as PyJsonValue, { sortKeys: true })
+        ? pythonJsonDumps(body, { sortKeys: true })
         : signedFieldsJson(signedFieldsFromFacilitatorSdkJson(body));
   } catch (error) {
     return err({ code: 'signature.malformed', message: (error as Error).message });
@@ -580,7 +580,7 @@ export function signatureFromHeaders(headers: Readonly<Record<string, string | r
 }
 
 /** A `Signature` as an ordered value for the encoders here (`timestamp_ns` stays an exact bigint). */
-export function signatureToJsonValue(signature: Signature): PyJsonValue {
+export function signatureToJsonValue(signature: Signature): JsonInput {
   return {
     signature_type: signature.signature_type,
     signatory: signature.signatory,
@@ -592,13 +592,13 @@ export function signatureToJsonValue(signature: Signature): PyJsonValue {
 
 /** `Signature.model_dump_json()`, with `timestamp_ns` as an exact JSON integer. */
 export function signatureJson(signature: Signature): string {
-  return pydanticJsonDumps(signatureToJsonValue(signature));
+  return pydanticJsonDumps(signatureToJsonValue(signature), { mode: 'signing' });
 }
 
 /**
  * Reads a `Signature` from parsed JSON (pydantic defaults for missing fields, unknown fields refused as upstream's
  * `extra="forbid"`). `timestamp_ns` may be a bigint, a decimal string or a safe number; a number past 2^53 is
- * refused because its digits are already lost (parse with `parseJsonLossless`).
+ * refused because its digits are already lost (parse with `parseJson` from src/protocol/json).
  */
 export function signatureFromJson(value: unknown): Signature {
   if (!isPlainObject(value)) throw new SignatureFormatError('a signature must be an object');

@@ -11,9 +11,12 @@
  *
  * Writers come in two styles: `pydantic` (`model_dump_json()`: compact, raw UTF-8) and `python`
  * (`json.dumps()` defaults: `", "`/`": "` separators, `ensure_ascii`), which is what upstream's facilitator uses to
- * forward `V2JobRequest`/`V0JobCheated` and what receipt/signature blobs are built from.
+ * forward `V2JobRequest`/`V0JobCheated` and what receipt/signature blobs are built from. This is the only Python-
+ * compatible encoder in the tree: the codecs and the signing code (`src/crypto`) both use it, so a signed blob and
+ * the frame that carries it can never drift apart.
  */
 import { DEFAULT_MAX_JSON_DEPTH, MAX_ENCODE_DEPTH } from './defaults';
+import { HordeError } from '../util/errors';
 import type { Result } from '../util/result';
 
 /**
@@ -43,8 +46,29 @@ export interface JsonObject {
   [key: string]: JsonValue;
 }
 
+/**
+ * What the writers accept: any {@link JsonValue}, plus read-only containers and `Map`s. A `Map` keeps its insertion
+ * order even for integer-like keys ("1", "42"), which a plain object would move to the front.
+ */
+export type JsonInput =
+  | JsonValue
+  | readonly JsonInput[]
+  | ReadonlyMap<string, JsonInput>
+  | { readonly [key: string]: JsonInput };
+
 /** Output style of a {@link JsonWriter}: pydantic's `model_dump_json()` or Python's `json.dumps()` defaults. */
 export type JsonStyle = 'pydantic' | 'python';
+
+/**
+ * What a writer does with input that has no faithful, parseable JSON form.
+ * - `wire` (codecs): never emit text upstream's parser would refuse (NaN/Infinity become `null`, lone surrogates
+ *   U+FFFD), and leave out `undefined` object values as `JSON.stringify` does (optional fields).
+ * - `signing`: the exact text Python signs over. The `python` style writes `NaN`, `Infinity` and `"\ud800"` as
+ *   `json.dumps` does (a verifier re-dumps with Python), and an `undefined` value is refused: dropping the key would
+ *   sign another payload than the caller built. The `pydantic` style writes non-finite floats as `null`, as
+ *   pydantic's default `ser_json_inf_nan='null'` does.
+ */
+export type JsonWriteMode = 'wire' | 'signing';
 
 const FAIL: unique symbol = Symbol('json.fail');
 type Fail = typeof FAIL;
@@ -538,25 +562,47 @@ function asciiEscape(ch: string): string {
   return `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
-/** Raised (internally) when a value cannot be written; carries the path, innermost segment first. */
-export class JsonEncodeIssue extends Error {
+/**
+ * A value cannot be written as JSON (a function, a class instance, a cycle...). Carries the path, innermost segment
+ * first, which schemas turn into a `SchemaEncodeError`.
+ */
+export class JsonEncodeIssue extends HordeError {
   readonly segments: Array<string | number> = [];
+  constructor(message: string) {
+    super('protocol.json_unencodable', message);
+  }
 }
 
-/** Compares two strings by Unicode code point, as Python's `sorted()` does (JS `<` compares UTF-16 units). */
+/**
+ * Compares two strings by Unicode code point, as Python's `sorted()` does: JS `<` compares UTF-16 units, which puts
+ * an astral character (U+1F600, units D83D DE00) before U+E000..U+FFFF. A lone surrogate counts as its own code point
+ * (U+D800 sorts before U+E000), as in Python.
+ *
+ * @example
+ * ```ts
+ * ['\u{1f600}', '\uffff'].sort(compareCodePoints); // ['\uffff', '\u{1f600}']
+ * ```
+ */
 export function compareCodePoints(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    const xs = x >= 0xd800 && x <= 0xdfff;
-    const ys = y >= 0xd800 && y <= 0xdfff;
-    if (xs === ys) return x - y;
-    // a surrogate (astral code point) sorts after every BMP unit
-    return xs ? 1 : -1;
+    if (a.charCodeAt(i) === b.charCodeAt(i)) continue;
+    if (i > 0) {
+      const prev = a.charCodeAt(i - 1);
+      // the strings part inside a shared high surrogate: compare what it starts (a pair, or a lone surrogate)
+      if (prev >= 0xd800 && prev <= 0xdbff) {
+        const d = a.codePointAt(i - 1)! - b.codePointAt(i - 1)!;
+        if (d !== 0) return d;
+      }
+    }
+    return a.codePointAt(i)! - b.codePointAt(i)!;
   }
   return a.length - b.length;
+}
+
+function describeInstance(v: object): string {
+  const ctor = (v as { constructor?: { name?: unknown } }).constructor;
+  return typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'an unknown class';
 }
 
 /**
@@ -568,40 +614,54 @@ export class JsonWriter {
   readonly python: boolean;
   readonly itemSep: string;
   readonly keySep: string;
+  private readonly signing: boolean;
 
   constructor(
     readonly style: JsonStyle,
     readonly sortKeys = false,
+    readonly mode: JsonWriteMode = 'wire',
   ) {
     this.python = style === 'python';
     this.itemSep = this.python ? ', ' : ',';
     this.keySep = this.python ? ': ' : ':';
+    this.signing = mode === 'signing';
   }
 
   raw(text: string): void {
     this.out += text;
   }
 
-  /** Writes a string literal. Lone surrogates become U+FFFD: upstream's parser refuses the whole frame otherwise. */
+  /**
+   * Writes a string literal. Lone surrogates become U+FFFD: upstream's parser refuses the whole frame otherwise
+   * (a `python`-style signing writer escapes them as `json.dumps` does instead).
+   */
   string(s: string): void {
     this.out += this.quote(s);
   }
 
   quote(s: string): string {
-    const q = JSON.stringify(isWellFormed(s) ? s : toWellFormed(s));
+    // JSON.stringify already writes a lone surrogate as a lowercase `\udXXX` escape, as json.dumps does
+    const q = JSON.stringify(isWellFormed(s) || (this.python && this.signing) ? s : toWellFormed(s));
     return this.python ? q.replace(NON_ASCII, asciiEscape) : q;
   }
 
-  /** Writes a JSON number for a JS number: an int when it is a safe integer, otherwise a float. */
+  /**
+   * Writes a JSON number for a JS number: an integral one as a Python int (past 2^53 too: `1e21` prints
+   * `1000000000000000000000`, as `json.dumps(10**21)`), any other as a float. Wrap a value in {@link JsonFloat} to
+   * write an integral value as a float (`1.0`).
+   */
   number(n: number): void {
     if (Number.isSafeInteger(n)) this.out += n === 0 ? '0' : String(n);
-    else if (Number.isFinite(n)) this.out += formatFloat(n, this.style);
-    // pydantic writes inf/nan as null (ser_json_inf_nan='null'); we never emit the non-JSON NaN/Infinity
-    else this.out += 'null';
+    else if (Number.isInteger(n)) this.out += BigInt(n).toString();
+    else this.float(n);
   }
 
   float(n: number): void {
-    this.out += Number.isFinite(n) ? formatFloat(n, this.style) : 'null';
+    if (Number.isFinite(n)) this.out += formatFloat(n, this.style);
+    // json.dumps writes NaN/Infinity (allow_nan=True); pydantic writes null (ser_json_inf_nan='null'); on the wire
+    // we never emit the non-JSON NaN/Infinity
+    else if (this.python && this.signing) this.out += Number.isNaN(n) ? 'NaN' : n > 0 ? 'Infinity' : '-Infinity';
+    else this.out += 'null';
   }
 
   /** Writes a free-form JSON value. Throws {@link JsonEncodeIssue} for anything that is not JSON. */
@@ -632,7 +692,8 @@ export class JsonWriter {
       this.float(v.value);
       return;
     }
-    if (depth >= MAX_ENCODE_DEPTH) throw new JsonEncodeIssue('value nests too deep (or is cyclic)');
+    // a cycle also ends here: cheaper than tracking every container on the hot path
+    if (depth >= MAX_ENCODE_DEPTH) throw new JsonEncodeIssue('value nests too deep (or is circular)');
     if (Array.isArray(v)) {
       this.out += '[';
       for (let i = 0; i < v.length; i++) {
@@ -647,56 +708,89 @@ export class JsonWriter {
       this.out += ']';
       return;
     }
+    if (v instanceof Map) {
+      this.map(v as Map<unknown, unknown>, depth);
+      return;
+    }
     const proto: unknown = Object.getPrototypeOf(v);
-    if (proto !== Object.prototype && proto !== null) throw new JsonEncodeIssue('only plain objects are JSON objects');
+    if (proto !== Object.prototype && proto !== null) {
+      throw new JsonEncodeIssue(`only plain objects are JSON objects, not an instance of ${describeInstance(v)}`);
+    }
     const keys = Object.keys(v);
     if (this.sortKeys) keys.sort(compareCodePoints);
     this.out += '{';
     let first = true;
     for (const k of keys) {
-      const item = (v as Record<string, unknown>)[k];
-      if (item === undefined) continue;
-      if (!first) this.out += this.itemSep;
-      first = false;
-      this.out += this.quote(k);
-      this.out += this.keySep;
-      try {
-        this.value(item, depth + 1);
-      } catch (e) {
-        if (e instanceof JsonEncodeIssue) e.segments.push(k);
-        throw e;
-      }
+      if (this.member(k, (v as Record<string, unknown>)[k], first, depth)) first = false;
     }
     this.out += '}';
+  }
+
+  /** A Map is written as the object it stands for, in its own key order (unless sorted). */
+  private map(m: Map<unknown, unknown>, depth: number): void {
+    const keys: string[] = [];
+    for (const k of m.keys()) {
+      if (typeof k !== 'string') throw new JsonEncodeIssue(`map keys must be strings, got ${typeof k}`);
+      keys.push(k);
+    }
+    if (this.sortKeys) keys.sort(compareCodePoints);
+    this.out += '{';
+    let first = true;
+    for (const k of keys) {
+      if (this.member(k, m.get(k), first, depth)) first = false;
+    }
+    this.out += '}';
+  }
+
+  /** Writes one `"key": value` member; returns false when an `undefined` value was left out. */
+  private member(k: string, item: unknown, first: boolean, depth: number): boolean {
+    if (item === undefined) {
+      if (this.signing) throw new JsonEncodeIssue(`undefined value for key ${JSON.stringify(k)}`);
+      return false;
+    }
+    if (!first) this.out += this.itemSep;
+    this.out += this.quote(k);
+    this.out += this.keySep;
+    try {
+      this.value(item, depth + 1);
+    } catch (e) {
+      if (e instanceof JsonEncodeIssue) e.segments.push(k);
+      throw e;
+    }
+    return true;
   }
 }
 
 /**
- * Python's `json.dumps(value)` (default separators, `ensure_ascii=True`), optionally with `sort_keys=True`.
- * This is the text upstream signs for receipts (`sort_keys=True`) and `FullRequest` signatures.
- * Throws {@link JsonEncodeIssue} for a value that is not JSON.
+ * Python's `json.dumps(value)` (default separators, `ensure_ascii=True`, `allow_nan=True`), optionally with
+ * `sort_keys=True`. This is the text upstream signs for receipts (`sort_keys=True`), the SDK signature hash and
+ * `FullRequest` signatures, so it defaults to the `signing` {@link JsonWriteMode} (exactly what Python writes).
+ * Integral numbers print as ints, other numbers and {@link JsonFloat}s as floats. Throws {@link JsonEncodeIssue} for
+ * a value that is not JSON.
  *
  * @example
  * ```ts
  * pythonJsonDumps({ b: 1, a: new JsonFloat(2) }, { sortKeys: true }); // '{"a": 2.0, "b": 1}'
  * ```
  */
-export function pythonJsonDumps(value: unknown, options: { sortKeys?: boolean } = {}): string {
-  const w = new JsonWriter('python', options.sortKeys ?? false);
+export function pythonJsonDumps(value: unknown, options: { sortKeys?: boolean; mode?: JsonWriteMode } = {}): string {
+  const w = new JsonWriter('python', options.sortKeys ?? false, options.mode ?? 'signing');
   w.value(value);
   return w.out;
 }
 
 /**
- * Compact JSON as pydantic's `model_dump_json()` writes a free-form value (raw UTF-8, pydantic float format).
+ * Compact JSON as pydantic's `model_dump_json()` writes a free-form value whose keys are already in the model's
+ * order (raw UTF-8, serde escapes, pydantic float format, non-finite floats as `null`). Defaults to the `wire`
+ * {@link JsonWriteMode}; signing code passes `mode: 'signing'` so that an `undefined` value is refused.
  *
  * @example
  * ```ts
  * pydanticJsonDumps({ score: new JsonFloat(1) }); // '{"score":1.0}'
  * ```
  */
-export function pydanticJsonDumps(value: unknown): string {
-  const w = new JsonWriter('pydantic');
+export function pydanticJsonDumps(value: unknown, options: { mode?: JsonWriteMode } = {}): string {
+  const w = new JsonWriter('pydantic', false, options.mode ?? 'wire');
   w.value(value);
   return w.out;
 }

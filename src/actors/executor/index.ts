@@ -11,12 +11,10 @@ export { Semaphore } from './semaphore';
 export { abortableSleep, type Sleep } from './abort';
 export {
   codePointLength,
-  pythonJsonDumps,
   toUploadResults,
   truncateLikeUpstream,
   UPSTREAM_TRUNCATION,
   withDefaultTag,
-  type PyJson,
   type TruncationLimits,
 } from './wire';
 export { downloadRetryDelayMs, isRetryableStatus, uploadRetryDelayMs } from './retry';

@@ -5,6 +5,7 @@ import {
   WIRE_OUTPUT_TAIL_CHARS,
 } from './defaults';
 import type { HttpOutputVolumeResponse } from './types';
+import { pythonJsonDumps } from '../../protocol/json';
 
 /**
  * Pure helpers that reproduce upstream's wire formatting byte for byte: stdout/stderr truncation (Python counts
@@ -79,37 +80,6 @@ export function truncateLikeUpstream(
     text: `${headCodePoints(text, limits.headChars)}${WIRE_OUTPUT_ELLIPSIS}${tailCodePoints(text, limits.tailChars)}`,
     truncated: true,
   };
-}
-
-/** JSON values `pythonJsonDumps` can write (what `upload_results` and similar payloads contain). */
-export type PyJson = string | boolean | null | number | readonly PyJson[] | { readonly [key: string]: PyJson };
-
-function pyString(text: string): string {
-  // JSON.stringify already escapes `"`, `\`, control characters and lone surrogates as Python does; ensure_ascii
-  // additionally escapes DEL and everything above it as lowercase \uXXXX (UTF-16 units, so astral pairs stay pairs).
-  return JSON.stringify(text).replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-/**
- * Python's `json.dumps(value)` with default arguments: `", "` and `": "` separators, `ensure_ascii=True`, keys in
- * insertion order. Only integers are supported as numbers (Python and JS print floats differently).
- *
- * @example
- * ```ts
- * pythonJsonDumps({ headers: { a: 'b' }, body: 'é' }); // '{"headers": {"a": "b"}, "body": "\\u00e9"}'
- * ```
- */
-export function pythonJsonDumps(value: PyJson): string {
-  if (value === null) return 'null';
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) throw new RangeError(`pythonJsonDumps supports integers only, got ${value}`);
-    return String(value);
-  }
-  if (typeof value === 'string') return pyString(value);
-  if (Array.isArray(value)) return `[${(value as readonly PyJson[]).map(pythonJsonDumps).join(', ')}]`;
-  const entries = Object.entries(value as { readonly [key: string]: PyJson });
-  return `{${entries.map(([key, item]) => `${pyString(key)}: ${pythonJsonDumps(item)}`).join(', ')}}`;
 }
 
 /**

@@ -1,10 +1,5 @@
-import {
-  codePointLength,
-  pythonJsonDumps,
-  toUploadResults,
-  truncateLikeUpstream,
-  withDefaultTag,
-} from '../../../src/actors/executor/wire';
+import { codePointLength, toUploadResults, truncateLikeUpstream, withDefaultTag } from '../../../src/actors/executor/wire';
+import { pythonJsonDumps } from '../../../src/protocol/json';
 
 describe('truncateLikeUpstream (job_runner.truncate)', () => {
   it('leaves text of at most 1,000,000 characters unchanged', () => {
@@ -38,7 +33,7 @@ describe('truncateLikeUpstream (job_runner.truncate)', () => {
   });
 });
 
-describe('pythonJsonDumps (json.dumps defaults)', () => {
+describe('pythonJsonDumps on upload_results values (json.dumps defaults)', () => {
   it.each([
     [{ headers: { 'content-type': 'text/plain' }, body: 'ok' }, '{"headers": {"content-type": "text/plain"}, "body": "ok"}'],
     [{ body: 'é' }, '{"body": "\\u00e9"}'],
@@ -51,8 +46,8 @@ describe('pythonJsonDumps (json.dumps defaults)', () => {
     expect(pythonJsonDumps(value)).toBe(expected);
   });
 
-  it('refuses floats, which Python prints differently', () => {
-    expect(() => pythonJsonDumps(1.5)).toThrow(RangeError);
+  it('writes a fraction as Python prints a float', () => {
+    expect(pythonJsonDumps(1.5)).toBe('1.5');
   });
 });
 

@@ -1,13 +1,16 @@
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import {
+  JsonEncodeIssue,
   JsonFloat,
   compareCodePoints,
   formatFloat,
   parseJson,
   pydanticJsonDumps,
   pythonJsonDumps,
-} from '../../../src/protocol';
+  type JsonInput,
+  type JsonValue,
+} from '../../../src/protocol/json';
 
 describe('parseJson', () => {
   it('parses integers past 2^53 as exact bigints and safe ones as numbers', () => {
@@ -199,5 +202,207 @@ describe('writers', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     expect(() => pydanticJsonDumps(cyclic)).toThrow('too deep');
+  });
+});
+
+// Every expected string below was printed by Python 3.11 (`json.dumps(value, sort_keys=...)`) or pydantic 2.13; these
+// are the vectors the signing code (src/crypto) was verified with, now run against the one shared encoder.
+describe('pythonJsonDumps (json.dumps, the text signatures are computed over)', () => {
+  const f = (x: number): JsonFloat => new JsonFloat(x);
+  const table: Array<[string, JsonInput, boolean, string]> = [
+    [
+      'sorts nested keys and uses ", " and ": " separators',
+      { b: 1, a: [1, 2, { z: null, y: true }], c: 'x' },
+      true,
+      '{"a": [1, 2, {"y": true, "z": null}], "b": 1, "c": "x"}',
+    ],
+    ['keeps insertion order without sort_keys', { b: 1, a: 2 }, false, '{"b": 1, "a": 2}'],
+    ['writes an empty object', {}, true, '{}'],
+    ['writes an empty list', [], true, '[]'],
+    ['writes empty containers inside objects', { e: {}, l: [] }, true, '{"e": {}, "l": []}'],
+    [
+      'escapes non-ASCII, controls and DEL, with surrogate pairs for astral characters',
+      'héllo "wörld"\n\t\\ 😀 \u0000\u001f\u007f\u2028',
+      true,
+      '"h\\u00e9llo \\"w\\u00f6rld\\"\\n\\t\\\\ \\ud83d\\ude00 \\u0000\\u001f\\u007f\\u2028"',
+    ],
+    [
+      'sorts keys by code point, not by UTF-16 unit',
+      { '\uff61': 1, '😀': 2, a: 3, B: 4, é: 5 },
+      true,
+      '{"B": 4, "a": 3, "\\u00e9": 5, "\\uff61": 1, "\\ud83d\\ude00": 2}',
+    ],
+    [
+      'prints floats as Python repr does',
+      [
+        f(1),
+        0.5,
+        0.00001,
+        0.0001,
+        f(1e16),
+        f(1e15),
+        123456789.125,
+        f(-0),
+        f(1.5e300),
+        2.5e-300,
+        0.1,
+        f(100),
+        f(1e22),
+        NaN,
+        Infinity,
+        -Infinity,
+      ],
+      true,
+      '[1.0, 0.5, 1e-05, 0.0001, 1e+16, 1000000000000000.0, 123456789.125, -0.0, 1.5e+300, 2.5e-300, 0.1, 100.0, 1e+22, NaN, Infinity, -Infinity]',
+    ],
+    [
+      'prints integral numbers and bigints as Python ints',
+      [0, -1, 12345678901234567890n, true, false, null],
+      true,
+      '[0, -1, 12345678901234567890, true, false, null]',
+    ],
+    // json.dumps(['a\ud800b', float('nan')]): Python escapes a lone surrogate rather than replacing it
+    ['escapes a lone surrogate as json.dumps does', ['a\ud800b', f(NaN)], false, '["a\\ud800b", NaN]'],
+  ];
+
+  it.each(table)('%s', (_name, value, sortKeys, expected) => {
+    expect(pythonJsonDumps(value, { sortKeys })).toBe(expected);
+  });
+
+  it('keeps the order of a Map, even for integer-like keys', () => {
+    expect(pythonJsonDumps(new Map<string, JsonInput>([['b', 1], ['1', 2]]))).toBe('{"b": 1, "1": 2}');
+    expect(pythonJsonDumps({ b: 1, '1': 2 })).toBe('{"1": 2, "b": 1}');
+    expect(pythonJsonDumps(new Map<string, JsonInput>([['b', 1], ['1', 2]]), { sortKeys: true })).toBe('{"1": 2, "b": 1}');
+  });
+
+  it('prints -0 and integers past 2^53 as Python ints', () => {
+    expect(pythonJsonDumps([-0, 1e21])).toBe('[0, 1000000000000000000000]');
+    expect(pydanticJsonDumps([-0, 1e21])).toBe('[0,1000000000000000000000]');
+  });
+
+  it('refuses values Python could not have produced', () => {
+    expect(() => pythonJsonDumps({ a: undefined })).toThrow(JsonEncodeIssue);
+    expect(() => pydanticJsonDumps({ a: undefined }, { mode: 'signing' })).toThrow(JsonEncodeIssue);
+    expect(() => pythonJsonDumps([() => 1])).toThrow(JsonEncodeIssue);
+    expect(() => pythonJsonDumps(new Date(0))).toThrow(/instance of Date/);
+    expect(() => pythonJsonDumps(new Map([[1, 2]]))).toThrow(/map keys must be strings/);
+    const circular: Record<string, unknown> = {};
+    circular['self'] = circular;
+    expect(() => pythonJsonDumps(circular)).toThrow(/circular/);
+  });
+
+  it('refuses with a stable code', () => {
+    let thrown: unknown;
+    try {
+      pythonJsonDumps([Symbol('x')]);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(JsonEncodeIssue);
+    expect((thrown as JsonEncodeIssue).code).toBe('protocol.json_unencodable');
+  });
+
+  it('encodes a JSON string a second time the way hash_message_signature does', () => {
+    expect(pythonJsonDumps('{"a":"é"}')).toBe('"{\\"a\\":\\"\\u00e9\\"}"');
+  });
+
+  it('on the wire writes neither NaN nor a lone surrogate escape, which upstream would refuse', () => {
+    expect(pythonJsonDumps(['a\ud800b', NaN, { u: undefined }], { mode: 'wire' })).toBe('["a\\ufffdb", null, {}]');
+  });
+});
+
+describe('formatFloat in Python style (float.__repr__)', () => {
+  it.each<[number, string]>([
+    [1, '1.0'],
+    [1e-5, '1e-05'],
+    [1.5e-7, '1.5e-07'],
+    [0.0001, '0.0001'],
+    [1e16, '1e+16'],
+    [9999999999999998, '9999999999999998.0'],
+    [-2.5, '-2.5'],
+    [1 / 3, '0.3333333333333333'],
+    [5e-324, '5e-324'],
+    [1.7976931348623157e308, '1.7976931348623157e+308'],
+  ])('%p prints as %s', (value, expected) => {
+    expect(formatFloat(value, 'python')).toBe(expected);
+  });
+});
+
+describe('pydanticJsonDumps (model_dump_json, the text SignedFields are signed as)', () => {
+  it('writes compact JSON with raw UTF-8 and serde escapes', () => {
+    expect(pydanticJsonDumps({ a: 'é😀\u007f\u0001"\\\n', b: [true, null, 2] })).toBe(
+      '{"a":"é😀\u007f\\u0001\\"\\\\\\n","b":[true,null,2]}',
+    );
+  });
+
+  it('prints floats as pydantic does', () => {
+    const values = [1, 0.5, 1e-5, 1e-6, 0.0001, 1e16, 1e15, 123456789.125, -0, 1.5e300, 2.5e-300, 0.1, 100, 1e22];
+    expect(pydanticJsonDumps(values.map((x) => new JsonFloat(x)))).toBe(
+      '[1.0,0.5,0.00001,1e-6,0.0001,1e+16,1000000000000000.0,123456789.125,-0.0,1.5e+300,2.5e-300,0.1,100.0,1e+22]',
+    );
+  });
+
+  it('writes NaN and infinities as null, as pydantic 2.13 does (ser_json_inf_nan="null"), also when signing', () => {
+    // pydantic 2.13: M(x=float('nan')).model_dump_json() == '{"x":null}'
+    expect(pydanticJsonDumps({ x: NaN }, { mode: 'signing' })).toBe('{"x":null}');
+    expect(pydanticJsonDumps([new JsonFloat(Infinity), -Infinity], { mode: 'signing' })).toBe('[null,null]');
+  });
+});
+
+describe('compareCodePoints', () => {
+  it('orders an astral character after U+FF61 (JavaScript sort would not)', () => {
+    expect(compareCodePoints('😀', '\uff61')).toBeGreaterThan(0);
+    expect(['😀', '\uff61'].sort()).toEqual(['😀', '\uff61']);
+    expect(compareCodePoints('ab', 'a')).toBeGreaterThan(0);
+    expect(compareCodePoints('a', 'a')).toBe(0);
+  });
+
+  it('orders lone surrogates as their own code points, as Python does', () => {
+    // sorted(['\ue000', '\U0001f600', '\ud800']) == ['\ud800', '\ue000', '\U0001f600']
+    expect(['\ue000', '\u{1f600}', '\ud800'].sort(compareCodePoints)).toEqual(['\ud800', '\ue000', '\u{1f600}']);
+    expect(['\ud83d\ue000', '\u{1f600}', '\ud83dx'].sort(compareCodePoints)).toEqual(['\ud83dx', '\ud83d\ue000', '\u{1f600}']);
+    expect(['\ud83d', '\u{1f600}'].sort(compareCodePoints)).toEqual(['\ud83d', '\u{1f600}']);
+  });
+});
+
+describe('parseJson keeps what JSON.parse loses (the parse signature checks rely on)', () => {
+  /** JsonFloat -> number, so a parsed tree can be compared with JSON.parse's. */
+  const plain = (v: JsonValue): unknown => JSON.parse(JSON.stringify(v)) as unknown;
+
+  it('keeps a nanosecond timestamp exact as a bigint', () => {
+    const r = parseJson('{"timestamp_ns": 1729622861880448856, "small": 7, "f": 1.5}');
+    if (!r.ok) throw new Error(r.error);
+    const parsed = r.value as Record<string, unknown>;
+    expect(parsed['timestamp_ns']).toBe(1729622861880448856n);
+    expect(parsed['small']).toBe(7);
+    expect(parsed['f']).toEqual(new JsonFloat(1.5));
+    expect((JSON.parse('{"t": 1729622861880448856}') as { t: number }).t).not.toBe(1729622861880448856n);
+  });
+
+  it.each([
+    '{"a": [1, -2, 3.5e2, "x\\u00e9\\n", true, false, null, {}], "b": {"c": []}}',
+    '  [ ]  ',
+    '"\\ud83d\\ude00"',
+    '{"__proto__": 1}',
+  ])('agrees with JSON.parse on %s', (text) => {
+    const r = parseJson(text);
+    if (!r.ok) throw new Error(r.error);
+    expect(plain(r.value)).toEqual(JSON.parse(text));
+  });
+
+  it('reads -0 as the int 0, as Python does', () => {
+    expect(parseJson('-0')).toEqual({ ok: true, value: 0 });
+    expect(Object.is((parseJson('-0') as { value: unknown }).value, 0)).toBe(true);
+  });
+
+  it('keeps "__proto__" as an own key', () => {
+    const r = parseJson('{"__proto__": {"polluted": true}}');
+    if (!r.ok) throw new Error(r.error);
+    expect(Object.keys(r.value as object)).toEqual(['__proto__']);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it.each(['', '{', '[1,]', '{"a" 1}', '01', '"\u0001"', '[1] 2', 'nul', '"\\x"'])('rejects %p', (text) => {
+    expect(parseJson(text).ok).toBe(false);
   });
 });
