@@ -10,8 +10,10 @@ import { version } from '../../package.json';
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
 const load = {
+  demo: () => require('./demo') as typeof import('./demo'),
   executor: () => require('./executor') as typeof import('./executor'),
   keys: () => require('./keys') as typeof import('./keys'),
+  miner: () => require('./miner') as typeof import('./miner'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -21,8 +23,10 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
+  demo: { summary: 'run one real job through a local miner and executor', run: (args) => load.demo().demoCommand(args) },
   executor: { summary: 'run one job for a miner (one-shot)', run: (args) => load.executor().executorCommand(args) },
   keys: { summary: 'manage sr25519 hotkeys (keys new)', run: (args) => load.keys().keys(args) },
+  miner: { summary: 'serve validators and run their jobs on executors', run: (args) => load.miner().minerCommand(args) },
   version: {
     summary: 'print the version',
     run: () => {

@@ -84,7 +84,9 @@ export function sanitize(value: unknown, options: SanitizeOptions = {}): unknown
         return out;
       }
       const toJSON = (obj as { toJSON?: unknown }).toJSON;
-      if (typeof toJSON === 'function') return copy(toJSON.call(obj), depth);
+      // A toJSON result counts as one level deeper: XState machines serialise to fresh definition objects that can
+      // lead back to machines (invoked logic), a cycle the `seen` set cannot catch.
+      if (typeof toJSON === 'function') return copy(toJSON.call(obj), depth + 1);
       if (Array.isArray(obj)) return obj.map((item) => copy(item, depth + 1));
       if (obj instanceof Map) {
         const out: Record<string, unknown> = {};

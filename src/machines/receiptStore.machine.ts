@@ -1,0 +1,66 @@
+/**
+ * The receipt store's lifecycle around its worker (the FIFO that verifies, countersigns and stores receipts, see
+ * `src/actors/miner/receiptStore.actor.ts`): serving → flushing (asked to stop: the work already queued is finished)
+ * → stopped. Requests are forwarded to the worker unchanged, also while flushing.
+ */
+import { forwardTo, fromCallback, sendTo, setup, type EventObject } from 'xstate';
+import type { ReceiptStoreActorInput, ReceiptStoreEvent } from '../actors/miner/receiptStore.actor';
+
+/** Events of the store (its requests are the worker's; see `ReceiptStoreEvent`). */
+export type ReceiptStoreMachineEvent =
+  | ReceiptStoreEvent
+  /** The supervisor's stop protocol: finish the queue, then stop. */
+  | { readonly type: 'supervisor.shutdown' }
+  /** From the worker: the queue is empty after `receipts.flush`. */
+  | { readonly type: 'receipts.idle' };
+
+/** Sent to the worker when the store must stop: report `receipts.idle` once the queue is empty. */
+export const FLUSH_EVENT = { type: 'receipts.flush' } as const;
+
+/**
+ * The receipt store machine; provide `worker` (the real one is `receiptWorkerLogic`).
+ *
+ * @example
+ * ```ts
+ * const logic = receiptStoreMachine.provide({ actors: { worker: receiptWorkerLogic } });
+ * ```
+ */
+export const receiptStoreMachine = setup({
+  types: {
+    // The worker's input is passed through untouched.
+    input: {} as ReceiptStoreActorInput,
+    context: {} as { readonly workerInput: ReceiptStoreActorInput },
+    events: {} as ReceiptStoreMachineEvent,
+  },
+  actors: {
+    worker: fromCallback<EventObject, ReceiptStoreActorInput>(() => {
+      throw new Error('receiptStoreMachine: actor "worker" is not provided');
+    }),
+  },
+}).createMachine({
+  id: 'receiptStore',
+  context: ({ input }) => ({ workerInput: input }),
+  invoke: { id: 'worker', src: 'worker', input: ({ context }) => context.workerInput },
+  initial: 'serving',
+  states: {
+    // Requests go to the worker, which handles them one at a time.
+    serving: {
+      on: {
+        'receipts.submit': { actions: forwardTo('worker') },
+        'receipts.find_excuses': { actions: forwardTo('worker') },
+        'supervisor.shutdown': 'flushing',
+      },
+    },
+    // Stopping: the worker finishes what is queued (late requests are still queued), then says it is idle.
+    flushing: {
+      entry: sendTo('worker', FLUSH_EVENT),
+      on: {
+        'receipts.submit': { actions: forwardTo('worker') },
+        'receipts.find_excuses': { actions: forwardTo('worker') },
+        'receipts.idle': 'stopped',
+      },
+    },
+    // Nothing queued. Final.
+    stopped: { type: 'final' },
+  },
+});

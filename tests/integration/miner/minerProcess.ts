@@ -1,0 +1,179 @@
+/**
+ * Helpers for miner integration tests: a real `horde miner` process (node bin/horde.js miner), a metagraph file,
+ * and checks that nothing it started is left behind (executor processes found by their HORDE_ID environment,
+ * job containers by their `horde.id` label).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Dockerode from 'dockerode';
+
+const REPO = join(__dirname, '..', '..', '..');
+
+export interface MinerProcess {
+  readonly child: ChildProcess;
+  /** `ws://127.0.0.1:<port>` */
+  readonly wsUrl: string;
+  /** `http://127.0.0.1:<port>` */
+  readonly httpUrl: string;
+  readonly hordeId: string;
+  readonly dataDir: string;
+  /** Every stderr line (JSON log lines). */
+  readonly logs: string[];
+  readonly exited: Promise<number | null>;
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** A temporary folder with a metagraph file listing `validators` (active unless given otherwise). */
+export function metagraphFile(validators: ReadonlyArray<{ hotkey: string; active?: boolean }>): { dir: string; path: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'horde-miner-it-'));
+  const path = join(dir, 'metagraph.json');
+  writeFileSync(path, JSON.stringify({ validators }));
+  return { dir, path };
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Starts `horde miner` on a free port with a dev key; resolves once it listens. */
+export async function startMinerProcess(options: {
+  devKey: string;
+  metagraphPath: string;
+  dataDir: string;
+  hordeId: string;
+  args?: readonly string[];
+}): Promise<MinerProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO, 'bin', 'horde.js'),
+      'miner',
+      '--dev-key',
+      options.devKey,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--metagraph-file',
+      options.metagraphPath,
+      '--metagraph-poll-interval-ms',
+      '100',
+      '--data-dir',
+      options.dataDir,
+      '--horde-id',
+      options.hordeId,
+      ...(options.args ?? []),
+    ],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HORDE_LOG_LEVEL: process.env['HORDE_LOG_LEVEL'] ?? 'info' } },
+  );
+  const logs: string[] = [];
+  let buffered = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    logs.push(...lines);
+    if (process.env['HORDE_TEST_MINER_LOGS'] === '1') for (const line of lines) process.stderr.write(`[miner] ${line}\n`);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer): void => {
+      out += chunk.toString('utf8');
+      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (match !== null) {
+        child.stdout.off('data', onData);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout.on('data', onData);
+    void exited.then((code) => reject(new Error(`miner exited with ${code} before listening:\n${logs.join('\n')}`)));
+  });
+  child.stdout.resume();
+  return {
+    child,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    httpUrl: `http://127.0.0.1:${port}`,
+    hordeId: options.hordeId,
+    dataDir: options.dataDir,
+    logs,
+    exited,
+    stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** PIDs of live executor processes started for `hordeId` (found by `HORDE_ID=<hordeId>` in their environment). */
+export function executorPids(hordeId: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const environ = readFileSync(`/proc/${name}/environ`, 'utf8').split('\0');
+      if (!environ.includes(`HORDE_ID=${hordeId}`)) continue;
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // A zombie (state Z) has exited; its parent just has not reaped it yet.
+      if (/^\d+ \(.*\) Z/.test(stat)) continue;
+      pids.push(Number(name));
+    } catch {
+      // Gone while we looked, or not ours.
+    }
+  }
+  return pids;
+}
+
+/** PID of the executor serving `jobUuid` (its token starts with the job uuid). */
+export function executorPidOf(jobUuid: string): number | undefined {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const environ = readFileSync(`/proc/${name}/environ`, 'utf8').split('\0');
+      if (environ.some((entry) => entry.startsWith(`EXECUTOR_TOKEN=${jobUuid}-`))) return Number(name);
+    } catch {
+      // not ours
+    }
+  }
+  return undefined;
+}
+
+/** Containers (running or not) labelled with `hordeId`. */
+export async function hordeContainers(docker: Dockerode, hordeId: string): Promise<Dockerode.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: [`horde.id=${hordeId}`] } });
+}
+
+/** Polls until `predicate` holds (real processes: there is no clock to drive). */
+export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const start = Date.now();
+  while (!(await predicate())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Executor slots held across every pool, read from the miner's `/metrics` (`horde_miner_pool_slots{state="held"}`). */
+export async function heldSlots(httpUrl: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  let held = 0;
+  for (const match of text.matchAll(/^horde_miner_pool_slots\{[^}]*state="held"[^}]*\} (\d+)/gm)) held += Number(match[1]);
+  return held;
+}
+
+/**
+ * Waits until no executor process and no job container of `hordeId` remain (and, given the miner's URL, until its
+ * pools hold no slot: an executor's slot is freed only after the miner swept its leftovers).
+ */
+export async function nothingLeft(docker: Dockerode, hordeId: string, timeoutMs = 15_000, httpUrl?: string): Promise<void> {
+  await eventually(
+    async () =>
+      executorPids(hordeId).length === 0 &&
+      (await hordeContainers(docker, hordeId)).length === 0 &&
+      (httpUrl === undefined || (await heldSlots(httpUrl)) === 0),
+    timeoutMs,
+    `no executor process or container of ${hordeId}`,
+  );
+}
