@@ -65,6 +65,9 @@ export class ScriptedMiner {
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     const miner = new ScriptedMiner(http, wss, (http.address() as AddressInfo).port);
     http.on('upgrade', (req, socket, head) => {
+      // A client that dies mid-handshake (a SIGTERMed executor) resets the raw socket; unhandled, that 'error' would
+      // crash the test process ("read ECONNRESET").
+      socket.on('error', () => undefined);
       const match = /^\/v0\.1\/executor_interface\/([^/?]+)$/.exec(req.url ?? '');
       if (match === null || miner.refuseConnections) {
         socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
