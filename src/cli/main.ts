@@ -12,8 +12,12 @@ import { version } from '../../package.json';
 const load = {
   demo: () => require('./demo') as typeof import('./demo'),
   executor: () => require('./executor') as typeof import('./executor'),
+  facilitator: () => require('./facilitator') as typeof import('./facilitator'),
+  job: () => require('./job') as typeof import('./job'),
   keys: () => require('./keys') as typeof import('./keys'),
   miner: () => require('./miner') as typeof import('./miner'),
+  up: () => require('./up') as typeof import('./up'),
+  validator: () => require('./validator') as typeof import('./validator'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -25,8 +29,18 @@ interface Command {
 const commands: Record<string, Command> = {
   demo: { summary: 'run one real job through a local miner and executor', run: (args) => load.demo().demoCommand(args) },
   executor: { summary: 'run one job for a miner (one-shot)', run: (args) => load.executor().executorCommand(args) },
+  job: { summary: 'submit a job and print its output (job run --image IMG -- CMD...)', run: (args) => load.job().jobCommand(args) },
+  facilitator: {
+    summary: 'serve the REST API and the validators\' WebSocket hub',
+    run: (args) => load.facilitator().facilitatorCommand(args),
+  },
   keys: { summary: 'manage sr25519 hotkeys (keys new)', run: (args) => load.keys().keys(args) },
   miner: { summary: 'serve validators and run their jobs on executors', run: (args) => load.miner().minerCommand(args) },
+  validator: {
+    summary: 'take jobs from the facilitator and drive them on miners',
+    run: (args) => load.validator().validatorCommand(args),
+  },
+  up: { summary: 'start a local facilitator, validator and miner until Ctrl-C', run: (args) => load.up().upCommand(args) },
   version: {
     summary: 'print the version',
     run: () => {

@@ -1,19 +1,24 @@
 /**
  * The executor pool of one executor class (upstream's `ExecutorClassPool`): a fixed number of slots (the class's
- * count in the manifest), reserved in one message round trip, each held by one executor instance until that
- * executor has exited and been swept.
+ * count in the manifest), each held by one executor instance from its reservation until that executor has exited and
+ * been swept.
  *
- * Reservation answers BEFORE anything is started: `pool.reserve` is answered with `job.reservation.granted` (a slot
- * was free) or `job.reservation.refused` (busy, draining) in the same step. The executor instance is spawned one
- * timer tick later (`delay: 0`), so that a burst of initial requests gets all its accepts out before the first
- * executor start is even prepared. Upstream's validator waits only 7 s for the accept; a spin-up may take minutes.
+ * Slots are reserved at its {@link ReservationDesk}, synchronously, when an initial request arrives: the job actor
+ * starts already knowing its answer and accepts (or declines) at once, before anything is started. The pool picks
+ * the desk's new reservations up in batches and starts their executors: once no slot has been reserved for
+ * `spawnQuietMs`, or `spawnMaxDelayMs` after the oldest waiting reservation, whichever comes first. A burst of
+ * initial requests thus gets all its accepts out before the first executor start is even prepared (each start costs
+ * several times a reservation, and they share one event loop). Upstream's validator waits only 7 s for the accept;
+ * a spin-up takes seconds to minutes, so the deferral costs it nothing.
  *
- * Draining (SIGTERM): `pool.drain` refuses new reservations and leaves running executors alone; `pool.kill_all`
- * then kills what is still running. `supervisor.shutdown` does both and ends the pool once every executor is gone.
+ * Draining (SIGTERM): `pool.drain` closes the desk and leaves running executors alone; `pool.kill_all` then kills
+ * what is still running. `supervisor.shutdown` does both and ends the pool once every executor is gone.
  */
 import { enqueueActions, setup, type AnyActorRef, type DoneActorEvent, type ErrorActorEvent } from 'xstate';
 import type { ExecutorClass } from '../protocol/enums';
 import type { Clock } from '../util/clock';
+import { EXECUTOR_SPAWN_MAX_DELAY_MS, EXECUTOR_SPAWN_QUIET_MS } from '../actors/miner/defaults';
+import type { PendingReservation, ReservationDesk } from './executorPool.desk';
 import {
   executorInstanceMachine,
   type ExecutorNotice,
@@ -25,33 +30,35 @@ import {
 
 /** Where the pool reports what it does (metrics, logs). */
 export interface ExecutorPoolObserver {
-  /** Slots changed: `held` of `capacity` are taken. */
+  /** Slots changed: `held` of `capacity` are taken (reservations not yet picked up included). */
   occupancy(executorClass: ExecutorClass, capacity: number, held: number): void;
-  reservation(executorClass: ExecutorClass, outcome: 'reserved' | 'busy' | 'draining'): void;
   executorEnded(output: ExecutorInstanceOutput): void;
   executorFailed(token: string, error: unknown): void;
 }
 
 export const silentPoolObserver: ExecutorPoolObserver = {
   occupancy: () => undefined,
-  reservation: () => undefined,
   executorEnded: () => undefined,
   executorFailed: () => undefined,
 };
 
 export interface ExecutorPoolInput {
   readonly executorClass: ExecutorClass;
-  /** Slots (the manifest count of the class). */
-  readonly capacity: number;
+  /** Where slots are reserved; its capacity is the pool's (the manifest count of the class). One pool per desk. */
+  readonly desk: ReservationDesk;
   readonly timings: ExecutorTimings;
   readonly clock: Clock;
   readonly observer?: ExecutorPoolObserver;
+  /** Executors are started once reservations pause this long. @default EXECUTOR_SPAWN_QUIET_MS */
+  readonly spawnQuietMs?: number;
+  /** …or this long after the oldest reservation not yet started, if they keep coming. @default EXECUTOR_SPAWN_MAX_DELAY_MS */
+  readonly spawnMaxDelayMs?: number;
 }
 
 /** Events a pool accepts. */
 export type ExecutorPoolEvent =
-  /** Take a slot for `token`; answered to `job` at once, then the executor is started. */
-  | { readonly type: 'pool.reserve'; readonly token: string; readonly jobUuid: string; readonly job: AnyActorRef }
+  /** From its desk: a reservation is waiting to be picked up (sent once per batch). */
+  | { readonly type: 'pool.reservations_pending' }
   /** The job behind `token` is over: its executor may exit by itself within a grace, then it is killed. */
   | { readonly type: 'pool.job_over'; readonly token: string }
   /** Stop granting reservations (SIGTERM); running executors go on. */
@@ -61,40 +68,35 @@ export type ExecutorPoolEvent =
   /** The supervisor's stop protocol: kill everything, end once every executor is gone. */
   | { readonly type: 'supervisor.shutdown' };
 
-/** The pool's answer to `pool.reserve` (the job machine lists these in its own events). */
-export type ReservationReply =
-  | { readonly type: 'job.reservation.granted'; readonly token: string }
-  | { readonly type: 'job.reservation.refused'; readonly token: string; readonly reason: 'busy' | 'draining' };
+/** Private: the batch timer of the deferred executor starts is due. */
+type SpawnDue = { readonly type: 'pool.spawn_due' };
 
-interface Slot {
-  readonly jobUuid: string;
-  readonly job: AnyActorRef;
-  readonly reservedAtMs: number;
-  /** False between the grant and the (deferred) spawn of the executor instance. */
-  readonly spawned: boolean;
-  /** The job ended before its executor was spawned: no executor is started, the slot is freed. */
-  readonly jobOver: boolean;
-}
-
-/** Private: the deferred spawn of a granted slot's executor. */
-type SpawnDue = { readonly type: 'pool.spawn_due'; readonly token: string };
+/** Id of the single spawn batch timer. */
+const SPAWN_TIMER_ID = 'pool.spawn_batch';
 
 interface ExecutorPoolContext extends ExecutorPoolInput {
   readonly observer: ExecutorPoolObserver;
-  /** Held slots by token; a slot exists from reservation until its executor instance ended. */
-  slots: Readonly<Record<string, Slot>>;
-  held: number;
+  readonly spawnQuietMs: number;
+  readonly spawnMaxDelayMs: number;
+  /** Tokens whose executor instance was started and has not ended yet (each holds one of the desk's slots). */
+  executors: ReadonlySet<string>;
+  /** The spawn batch timer is armed (the desk has reservations waiting). */
+  spawnArmed: boolean;
+  /** Clock time the batch timer was armed (the oldest waiting reservation, give or take a tick). */
+  batchStartedAtMs: number;
 }
 
 type ChildEnded = DoneActorEvent<ExecutorInstanceOutput, string> | ErrorActorEvent<unknown, string>;
 
-function freeSlot(
-  state: { readonly slots: Readonly<Record<string, Slot>>; readonly held: number },
-  token: string,
-): { slots: Readonly<Record<string, Slot>>; held: number } {
-  const slots = { ...state.slots };
-  delete slots[token];
-  return { slots, held: state.held - 1 };
+/** When the spawn batch timer fires: start the batch now (0), or wait this much longer (reservations keep coming). */
+export function spawnBatchWaitMs(
+  nowMs: number,
+  batch: { readonly batchStartedAtMs: number; readonly lastReservedAtMs: number },
+  limits: { readonly spawnQuietMs: number; readonly spawnMaxDelayMs: number },
+): number {
+  const quietLeft = limits.spawnQuietMs - (nowMs - batch.lastReservedAtMs);
+  const maxLeft = limits.spawnMaxDelayMs - (nowMs - batch.batchStartedAtMs);
+  return Math.max(0, Math.min(quietLeft, maxLeft));
 }
 
 /** Child id of the executor instance of `token`. */
@@ -104,16 +106,16 @@ export function executorChildId(token: string): string {
 
 const tokenOfChild = (actorId: string): string => actorId.slice('executor:'.length);
 
-
 /**
  * The pool machine (see the module comment). Provide `executor` (the executor instance logic with its effects).
  *
  * @example
  * ```ts
+ * const desk = new ReservationDesk('always_on.test', 2, () => clock.nowMs());
  * const pool = createActor(executorPoolMachine.provide({ actors: { executor: executorInstanceLogic(backend, log) } }), {
- *   input: { executorClass: 'always_on.test', capacity: 2, timings, clock: systemClock },
+ *   input: { executorClass: 'always_on.test', desk, timings, clock: systemClock },
  * }).start();
- * pool.send({ type: 'pool.reserve', token, jobUuid, job: jobActor }); // job receives job.reservation.granted
+ * if (desk.reserve(token, jobUuid) === 'reserved') desk.bind(token, jobActor); // its executor starts shortly after
  * ```
  */
 export const executorPoolMachine = setup({
@@ -125,88 +127,85 @@ export const executorPoolMachine = setup({
   // Provided with its effects by the miner (`executorInstanceLogic`); unprovided, its effects throw.
   actors: { executor: executorInstanceMachine },
   guards: {
-    hasFreeSlot: ({ context }) => context.held < context.capacity,
-    noSlotHeld: ({ context }) => context.held === 0,
+    noSlotHeld: ({ context }) => context.executors.size === 0 && context.desk.pendingCount === 0,
   },
   actions: {
-    grant: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'pool.reserve') return;
-      const { token, jobUuid, job } = event;
-      if (Object.hasOwn(context.slots, token)) {
-        // A token is single-use: a second reservation for it is a bug upstream of here, never a second slot.
-        enqueue.sendTo(job, { type: 'job.reservation.refused', token, reason: 'busy' } satisfies ReservationReply);
+    listen: ({ context, self }) => {
+      const { desk, observer, executorClass } = context;
+      desk.listen({
+        held: (c, capacity, held) => observer.occupancy(c, capacity, held),
+        pending: () => self.send({ type: 'pool.reservations_pending' }),
+      });
+      // A restarted pool starts from nothing: the executors of its previous incarnation were killed with it.
+      desk.release(desk.held - desk.pendingCount);
+      observer.occupancy(executorClass, desk.capacity, desk.held);
+      if (desk.pendingCount > 0) self.send({ type: 'pool.reservations_pending' });
+    },
+    armBatch: enqueueActions(({ context, enqueue }) => {
+      if (context.spawnArmed) return;
+      enqueue.assign({ spawnArmed: true, batchStartedAtMs: context.clock.nowMs() });
+      enqueue.raise({ type: 'pool.spawn_due' } satisfies SpawnDue, { id: SPAWN_TIMER_ID, delay: context.spawnQuietMs });
+    }),
+    spawn: enqueueActions(({ context, enqueue }) => {
+      const { desk } = context;
+      const waitMs = spawnBatchWaitMs(context.clock.nowMs(), { batchStartedAtMs: context.batchStartedAtMs, lastReservedAtMs: desk.lastReservedAtMs }, context);
+      if (waitMs > 0) {
+        // Reservations are still coming: the accepts of a burst go first.
+        enqueue.raise({ type: 'pool.spawn_due' } satisfies SpawnDue, { id: SPAWN_TIMER_ID, delay: waitMs });
         return;
       }
-      const held = context.held + 1;
-      const slot: Slot = { jobUuid, job, reservedAtMs: context.clock.nowMs(), spawned: false, jobOver: false };
-      enqueue.assign({ slots: { ...context.slots, [token]: slot }, held });
-      // The answer leaves before the executor is even spawned.
-      enqueue.sendTo(job, { type: 'job.reservation.granted', token } satisfies ReservationReply);
-      enqueue.raise({ type: 'pool.spawn_due', token } satisfies SpawnDue, { delay: 0 });
-      const { observer, executorClass, capacity } = context;
-      enqueue(() => {
-        observer.reservation(executorClass, 'reserved');
-        observer.occupancy(executorClass, capacity, held);
-      });
-    }),
-    spawn: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'pool.spawn_due') return;
-      const { token } = event;
-      const slot = context.slots[token];
-      if (slot === undefined || slot.spawned) return;
-      if (slot.jobOver) {
-        // Nobody needs this executor any more.
-        enqueue.assign(freeSlot(context, token));
-        const { observer, executorClass, capacity } = context;
-        const held = context.held - 1;
-        enqueue(() => observer.occupancy(executorClass, capacity, held));
-        return;
+      // Taken while the transition is resolved (the spawns below need them); the pool is the desk's only taker.
+      const taken = desk.take();
+      const executors = new Set(context.executors);
+      let unneeded = 0;
+      for (const reservation of taken) {
+        if (reservation.jobOver || reservation.job === undefined) {
+          // Nobody needs this executor any more.
+          unneeded += 1;
+          continue;
+        }
+        executors.add(reservation.token);
+        enqueue.spawnChild('executor', {
+          id: executorChildId(reservation.token),
+          input: {
+            token: reservation.token,
+            jobUuid: reservation.jobUuid,
+            executorClass: context.executorClass,
+            job: reservation.job,
+            timings: context.timings,
+            clock: context.clock,
+          } satisfies ExecutorInstanceInput,
+        });
       }
-      enqueue.assign({ slots: { ...context.slots, [token]: { ...slot, spawned: true } } });
-      enqueue.spawnChild('executor', {
-        id: executorChildId(token),
-        input: {
-          token,
-          jobUuid: slot.jobUuid,
-          executorClass: context.executorClass,
-          job: slot.job,
-          timings: context.timings,
-          clock: context.clock,
-        } satisfies ExecutorInstanceInput,
-      });
+      enqueue.assign({ executors, spawnArmed: false });
+      if (unneeded > 0) enqueue(() => desk.release(unneeded));
     }),
-    abandonUnspawned: enqueueActions(({ context, enqueue }) => {
-      // Stopping: slots whose executor was never spawned are freed, and their jobs told there will be none.
-      let slots = context.slots;
-      let held = context.held;
-      for (const [token, slot] of Object.entries(context.slots)) {
-        if (slot.spawned) continue;
-        ({ slots, held } = freeSlot({ slots, held }, token));
-        if (!slot.jobOver) {
-          enqueue.sendTo(slot.job, { type: 'job.executor.spinup_failed', token, message: 'the miner is stopping' } satisfies ExecutorNotice);
+    closeDesk: ({ context }) => context.desk.stopAccepting(),
+    abandonPending: enqueueActions(({ context, enqueue }) => {
+      // Stopping: reservations whose executor was never started are given back, and their jobs told there will be none.
+      const { desk } = context;
+      const taken: PendingReservation[] = desk.take();
+      for (const reservation of taken) {
+        if (!reservation.jobOver && reservation.job !== undefined) {
+          enqueue.sendTo(reservation.job, {
+            type: 'job.executor.spinup_failed',
+            token: reservation.token,
+            message: 'the miner is stopping',
+          } satisfies ExecutorNotice);
         }
       }
-      if (held === context.held) return;
-      enqueue.assign({ slots, held });
-      const { observer, executorClass, capacity } = context;
-      enqueue(() => observer.occupancy(executorClass, capacity, held));
-    }),
-    refuse: enqueueActions(({ context, event, enqueue }, params: { reason: 'busy' | 'draining' }) => {
-      if (event.type !== 'pool.reserve') return;
-      enqueue.sendTo(event.job, { type: 'job.reservation.refused', token: event.token, reason: params.reason } satisfies ReservationReply);
-      const { observer, executorClass } = context;
-      enqueue(() => observer.reservation(executorClass, params.reason));
+      if (context.spawnArmed) enqueue.assign({ spawnArmed: false });
+      if (taken.length > 0) enqueue(() => desk.release(taken.length));
     }),
     forwardJobOver: enqueueActions(({ context, event, enqueue, self }) => {
       if (event.type !== 'pool.job_over') return;
-      const slot = context.slots[event.token];
-      if (slot === undefined) return;
-      if (!slot.spawned) {
-        enqueue.assign({ slots: { ...context.slots, [event.token]: { ...slot, jobOver: true } } });
+      const { token } = event;
+      if (!context.executors.has(token)) {
+        const { desk } = context;
+        enqueue(() => desk.markJobOver(token));
         return;
       }
-      const id = executorChildId(event.token);
-      const child = (self.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children[id];
+      const child = (self.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children[executorChildId(token)];
       if (child !== undefined) enqueue.sendTo(child, { type: 'executor.job_over' } satisfies ExecutorInstanceEvent);
     }),
     killAll: enqueueActions(({ enqueue, self }) => {
@@ -218,27 +217,33 @@ export const executorPoolMachine = setup({
     release: enqueueActions(({ context, event, enqueue }) => {
       const ended = event as ChildEnded;
       const token = tokenOfChild(ended.actorId);
-      if (!Object.hasOwn(context.slots, token)) return;
-      const { slots, held } = freeSlot(context, token);
-      enqueue.assign({ slots, held });
-      const { observer, executorClass, capacity } = context;
+      if (!context.executors.has(token)) return;
+      const executors = new Set(context.executors);
+      executors.delete(token);
+      enqueue.assign({ executors });
+      const { observer, desk } = context;
       enqueue(() => {
         if (ended.type.startsWith('xstate.done.actor.')) observer.executorEnded((ended as DoneActorEvent<ExecutorInstanceOutput>).output);
         else observer.executorFailed(token, (ended as ErrorActorEvent).error);
-        observer.occupancy(executorClass, capacity, held);
+        desk.release();
       });
     }),
+    unlisten: ({ context }) => context.desk.listen(undefined),
   },
 }).createMachine({
   id: 'executorPool',
   context: ({ input }) => ({
     ...input,
     observer: input.observer ?? silentPoolObserver,
-    slots: {},
-    held: 0,
+    spawnQuietMs: input.spawnQuietMs ?? EXECUTOR_SPAWN_QUIET_MS,
+    spawnMaxDelayMs: input.spawnMaxDelayMs ?? EXECUTOR_SPAWN_MAX_DELAY_MS,
+    executors: new Set(),
+    spawnArmed: false,
+    batchStartedAtMs: 0,
   }),
-  entry: ({ context }) => context.observer.occupancy(context.executorClass, context.capacity, 0),
+  entry: 'listen',
   on: {
+    'pool.reservations_pending': { actions: 'armBatch' },
     'pool.spawn_due': { actions: 'spawn' },
     'xstate.done.actor.*': { actions: 'release' },
     // An executor instance that crashed frees its slot too (its reaper killed the executor when it stopped).
@@ -247,42 +252,41 @@ export const executorPoolMachine = setup({
   },
   initial: 'accepting',
   states: {
-    // Granting reservations while slots are free.
+    // The desk grants reservations while slots are free.
     accepting: {
       on: {
-        'pool.reserve': [{ guard: 'hasFreeSlot', actions: 'grant' }, { actions: { type: 'refuse', params: { reason: 'busy' } } }],
         'pool.drain': 'draining',
         'pool.kill_all': 'killing',
         'supervisor.shutdown': 'stopping',
       },
     },
-    // SIGTERM: no new reservations; running executors finish their jobs.
+    // SIGTERM: the desk refuses new reservations; running executors finish their jobs (reserved ones still start).
     draining: {
+      entry: 'closeDesk',
       on: {
-        'pool.reserve': { actions: { type: 'refuse', params: { reason: 'draining' } } },
         'pool.kill_all': 'killing',
         'supervisor.shutdown': 'stopping',
       },
     },
-    // The drain grace is over: every executor is being killed; new reservations are refused.
+    // The drain grace is over: every executor is being killed; reservations not started are given back.
     killing: {
-      entry: ['abandonUnspawned', 'killAll'],
+      entry: ['closeDesk', 'abandonPending', 'killAll'],
       on: {
-        'pool.reserve': { actions: { type: 'refuse', params: { reason: 'draining' } } },
-        'pool.spawn_due': { actions: 'abandonUnspawned' },
+        'pool.reservations_pending': { actions: 'abandonPending' },
+        'pool.spawn_due': { actions: 'abandonPending' },
         'supervisor.shutdown': 'stopping',
       },
     },
     // Stopping for good: kill everything, end when the last slot is free.
     stopping: {
-      entry: ['abandonUnspawned', 'killAll'],
+      entry: ['closeDesk', 'abandonPending', 'killAll'],
       always: { guard: 'noSlotHeld', target: 'stopped' },
       on: {
-        'pool.reserve': { actions: { type: 'refuse', params: { reason: 'draining' } } },
-        'pool.spawn_due': { actions: 'abandonUnspawned' },
+        'pool.reservations_pending': { actions: 'abandonPending' },
+        'pool.spawn_due': { actions: 'abandonPending' },
       },
     },
     // Every executor is gone. Final.
-    stopped: { type: 'final' },
+    stopped: { type: 'final', entry: 'unlisten' },
   },
 });

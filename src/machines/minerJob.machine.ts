@@ -6,10 +6,11 @@
  * reserving → (declining → rejected [REJECTED]) | awaitingExecutor [WAITING_FOR_EXECUTOR] → waitingForPayload
  * [WAITING_FOR_PAYLOAD] → running [RUNNING] → reporting [FINISHED | FAILED] → done.
  *
- * - The JobStarted receipt is handed to the receipt store BEFORE the reservation is asked for; the store is a FIFO,
- *   so any later excuse query sees it (see `receiptStore.actor.ts`). Verification and countersigning happen there,
- *   off the reservation path: like upstream, the accept does not wait for them.
- * - The pool answers the reservation at once (accept or busy decline); the executor starts afterwards.
+ * - The job starts with its reservation already answered (the pool's desk is asked synchronously when the initial
+ *   request arrives, see `executorPool.desk.ts`). Its first step hands the JobStarted receipt to the receipt store,
+ *   then accepts or declines: the store is a FIFO, so any later excuse query sees the receipt (see
+ *   `receiptStore.actor.ts`). Verification and countersigning happen there, off the reservation path: like
+ *   upstream, the accept does not wait for them. The executor starts afterwards.
  * - Every executor message is relayed with the token stripped; an executor that disconnects (or exits) while the job
  *   is active fails it with `V0HordeFailedRequest(executor_disconnected)` at once.
  * - Validator connections attach and detach: a validator that reconnects mid-job is attached again (every new
@@ -32,7 +33,8 @@ import type {
 import type { ConnectionHandle } from '../transport/acceptor/connection.types';
 import type { Clock } from '../util/clock';
 import type { ExecutorNotice } from './executorInstance.machine';
-import type { ExecutorPoolEvent, ReservationReply } from './executorPool.machine';
+import type { ReserveOutcome } from './executorPool.desk';
+import type { ExecutorPoolEvent } from './executorPool.machine';
 import { initialRequestForExecutor, minerHordeFailed, relayDecision, type JobOutcome, type RelayContext } from './minerJobRelay';
 
 /** Durations and bounds of one job (defaults in `src/actors/miner/defaults.ts`). */
@@ -54,8 +56,8 @@ export interface ValidatorLink {
 
 /** Where the job reports what it does (metrics, logs). */
 export interface MinerJobObserver {
-  /** The reservation was answered (`latencyMs` from the initial request reaching the job). */
-  reservation(outcome: 'reserved' | 'busy' | 'draining' | 'unknown_class', latencyMs: number): void;
+  /** The reservation was answered (`latencyMs` from the initial request reaching the miner to the accept or decline). */
+  reservation(outcome: JobReservation, latencyMs: number): void;
   ended(outcome: JobOutcome): void;
   dropped(queue: 'detached_outbox'): void;
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Readonly<Record<string, unknown>>): void;
@@ -68,6 +70,9 @@ export const silentJobObserver: MinerJobObserver = {
   log: () => undefined,
 };
 
+/** The answer of the pool's desk to the job's reservation (`unknown_class`: the manifest has no such class). */
+export type JobReservation = ReserveOutcome | 'unknown_class';
+
 export interface MinerJobInput {
   readonly jobUuid: string;
   /** `{job_uuid}-{uuid4}`, single-use. */
@@ -79,8 +84,10 @@ export interface MinerJobInput {
   /** Wall-clock time the initial request reached the miner (reservation latency). */
   readonly receivedAtMs: number;
   readonly timings: MinerJobTimings;
-  /** The class's pool; undefined when the manifest has no such class (the job is declined busy). */
+  /** The class's pool (told when the job is over); undefined when the manifest has no such class. */
   readonly pool: AnyActorRef | undefined;
+  /** The slot the desk gave this job, or why not (then the job declines busy). */
+  readonly reservation: JobReservation;
   readonly receiptStore: AnyActorRef;
   readonly signStreamingReady: RelayContext['signStreamingReady'];
   readonly clock: Clock;
@@ -104,7 +111,6 @@ export type MinerJobEvent =
     }
   | { readonly type: 'job.executor.message'; readonly message: ExecutorToMinerMessage }
   | { readonly type: 'job.executor.disconnected'; readonly code: number; readonly reason: string }
-  | ReservationReply
   | ExecutorNotice
   | ReceiptStoreReply
   /** The jobs supervisor is stopping (the miner shuts down). */
@@ -122,7 +128,8 @@ interface MinerJobContext extends Omit<MinerJobInput, 'session' | 'observer'> {
   executor: ExecutorLink | undefined;
   /** The backend's address for the executor (streaming). */
   executorPublicAddress: string | undefined;
-  reserved: boolean;
+  /** A slot is held for this job (given back through `pool.job_over`). */
+  readonly reserved: boolean;
   /** A `V0JobRequest` that came before the executor connected. */
   pendingJobRequest: V0JobRequest | undefined;
   jobRequestForwarded: boolean;
@@ -140,14 +147,14 @@ function executorIp(context: MinerJobContext): string | undefined {
 const send = (message: MinerToValidatorMessageInput) => ({ type: 'connection.send' as const, message });
 
 /**
- * The job machine (see the module comment). The validator session spawns one per accepted initial request under the
- * jobs supervisor (`temporary`).
+ * The job machine (see the module comment). The miner spawns one per initial request under a jobs supervisor
+ * (`temporary`), after asking the class's desk for a slot.
  *
  * @example
  * ```ts
  * jobs.send({ type: 'supervisor.start_child', spec: { id: `job:${uuid}`, logic: minerJobMachine, restart: 'temporary',
  *   shutdownMs: 5_000, input: { jobUuid: uuid, token, validatorHotkey, initialRequest, session, receivedAtMs,
- *   timings, pool, receiptStore, signStreamingReady, clock } } });
+ *   timings, pool, reservation: desk.reserve(token, uuid), receiptStore, signStreamingReady, clock } } });
  * ```
  */
 export const minerJobMachine = setup({
@@ -163,7 +170,7 @@ export const minerJobMachine = setup({
     undeliveredResultTtl: ({ context }) => context.timings.undeliveredResultTtlMs,
   },
   guards: {
-    noPool: ({ context }) => context.pool === undefined,
+    slotReserved: ({ context }) => context.reserved,
     finalDelivered: ({ context }) => context.finalDelivered,
     jobRequestForwarded: ({ context }) => context.jobRequestForwarded,
     executorConnected: ({ context }) => context.executor !== undefined,
@@ -187,17 +194,7 @@ export const minerJobMachine = setup({
         expectedValidatorHotkey: context.validatorHotkey,
       } satisfies ReceiptStoreEvent);
     }),
-    requestReservation: enqueueActions(({ context, enqueue, self }) => {
-      if (context.pool === undefined) return;
-      enqueue.sendTo(context.pool, {
-        type: 'pool.reserve',
-        token: context.token,
-        jobUuid: context.jobUuid,
-        job: self,
-      } satisfies ExecutorPoolEvent);
-    }),
     sendAccept: enqueueActions(({ context, enqueue }) => {
-      enqueue.assign({ reserved: true });
       for (const s of context.sessions) {
         enqueue.sendTo(s.connection, send({ message_type: 'V0AcceptJobRequest', job_uuid: context.jobUuid }));
       }
@@ -205,9 +202,8 @@ export const minerJobMachine = setup({
       const { observer } = context;
       enqueue(() => observer.reservation('reserved', latency));
     }),
-    recordRefusal: ({ context, event }) => {
-      const outcome = event.type === 'job.reservation.refused' ? event.reason : 'unknown_class';
-      context.observer.reservation(outcome, context.clock.nowMs() - context.receivedAtMs);
+    recordRefusal: ({ context }) => {
+      context.observer.reservation(context.reservation, context.clock.nowMs() - context.receivedAtMs);
     },
     findExcuses: enqueueActions(({ context, enqueue, self }) => {
       const stamped = Date.parse(context.initialRequest.job_started_receipt_payload.timestamp);
@@ -358,6 +354,7 @@ export const minerJobMachine = setup({
     receivedAtMs: input.receivedAtMs,
     timings: input.timings,
     pool: input.pool,
+    reservation: input.reservation,
     receiptStore: input.receiptStore,
     signStreamingReady: input.signStreamingReady,
     clock: input.clock,
@@ -365,7 +362,7 @@ export const minerJobMachine = setup({
     sessions: [input.session],
     executor: undefined,
     executorPublicAddress: undefined,
-    reserved: false,
+    reserved: input.reservation === 'reserved',
     pendingJobRequest: undefined,
     jobRequestForwarded: false,
     outbox: [],
@@ -379,15 +376,13 @@ export const minerJobMachine = setup({
   },
   initial: 'reserving',
   states: {
-    // The receipt is queued for storing and a slot is asked for; nothing is sent to the validator yet.
+    // Transient: the receipt is queued for storing, then the reservation's answer decides accept or decline.
     reserving: {
-      entry: ['submitStartedReceipt', 'requestReservation'],
-      always: { guard: 'noPool', target: 'declining', actions: 'recordRefusal' },
-      on: {
-        'job.reservation.granted': { target: 'active', actions: 'sendAccept' },
-        'job.reservation.refused': { target: 'declining', actions: 'recordRefusal' },
-        'supervisor.shutdown': 'done',
-      },
+      entry: 'submitStartedReceipt',
+      always: [
+        { guard: 'slotReserved', target: 'active', actions: 'sendAccept' },
+        { target: 'declining', actions: 'recordRefusal' },
+      ],
     },
     // No slot: waiting for the excuse receipts (other jobs' valid JobStarted receipts of the class).
     declining: {

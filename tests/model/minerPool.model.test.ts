@@ -1,15 +1,18 @@
 /**
- * Model-based test of the miner's executor pool (the pool machine with its executor instances over a fake backend).
+ * Model-based test of the miner's executor pool (its reservation desk, the pool machine and its executor instances over
+ * a fake backend).
  *
  * fast-check generates command sequences — reserve, executor exits, job over, time passes past the exit grace,
  * drain, kill all — and runs each on a fresh pool over a SimulatedClock. A plain model states what must hold:
- * - every reservation is answered exactly once, granted exactly when a slot was free and the pool not draining;
+ * - every reservation at the desk is granted exactly when a slot was free and the pool not draining;
  * - a slot is held from the grant until its executor has exited (never longer, never shorter);
  * - the pool never holds more slots than its capacity;
  * - an executor whose job is over is killed once the exit grace has passed.
  */
 import fc from 'fast-check';
 import { createActor, type EventObject } from 'xstate';
+import { EXECUTOR_SPAWN_QUIET_MS } from '../../src/actors/miner/defaults';
+import { ReservationDesk } from '../../src/machines/executorPool.desk';
 import { executorPoolMachine } from '../../src/machines/executorPool.machine';
 import { FakeBackend, fakeExecutorLogic, flush, recordingActor, simulatedTime, TEST_TIMINGS } from '../unit/miner/fakes';
 
@@ -25,6 +28,7 @@ interface Model {
 
 interface Real {
   pool: ReturnType<typeof startPool>['pool'];
+  desk: ReservationDesk;
   sim: ReturnType<typeof startPool>['sim'];
   backend: FakeBackend;
   replies: EventObject[];
@@ -33,19 +37,21 @@ interface Real {
 function startPool() {
   const { sim, clock } = simulatedTime();
   const backend = new FakeBackend();
+  const desk = new ReservationDesk('always_on.test', CAPACITY, () => clock.nowMs());
   const pool = createActor(executorPoolMachine.provide({ actors: { executor: fakeExecutorLogic(backend) } }), {
-    input: { executorClass: 'always_on.test', capacity: CAPACITY, timings: TIMINGS, clock },
+    input: { executorClass: 'always_on.test', desk, timings: TIMINGS, clock },
     clock: sim,
   }).start();
-  return { pool, sim, backend };
+  return { pool, desk, sim, backend };
 }
 
 async function check(model: Model, real: Real): Promise<void> {
   await flush(3);
   const context = real.pool.getSnapshot().context;
-  expect(context.held).toBe(model.held.size);
-  expect(Object.keys(context.slots).sort()).toEqual([...model.held.keys()].sort());
-  expect(context.held).toBeLessThanOrEqual(CAPACITY);
+  expect(real.desk.held).toBe(model.held.size);
+  expect(real.desk.pendingCount).toBe(0);
+  expect([...context.executors].sort()).toEqual([...model.held.keys()].sort());
+  expect(real.desk.held).toBeLessThanOrEqual(CAPACITY);
 }
 
 class Reserve implements fc.AsyncCommand<Model, Real> {
@@ -53,12 +59,11 @@ class Reserve implements fc.AsyncCommand<Model, Real> {
   async run(model: Model, real: Real): Promise<void> {
     const token = `t${model.next++}`;
     const job = recordingActor();
-    real.pool.send({ type: 'pool.reserve', token, jobUuid: token, job: job.ref });
-    real.sim.increment(0);
-    const answers = job.events.filter((e) => e.type.startsWith('job.reservation.'));
-    expect(answers).toHaveLength(1);
+    const outcome = real.desk.reserve(token, token);
+    if (outcome === 'reserved') real.desk.bind(token, job.ref);
+    real.sim.increment(EXECUTOR_SPAWN_QUIET_MS);
     const granted = !model.draining && model.held.size < CAPACITY;
-    expect(answers[0]!.type).toBe(granted ? 'job.reservation.granted' : 'job.reservation.refused');
+    expect(outcome).toBe(granted ? 'reserved' : model.draining ? 'draining' : 'busy');
     job.ref.stop();
     if (granted) model.held.set(token, { jobOver: false });
     await check(model, real);
@@ -141,9 +146,9 @@ describe('executor pool model', () => {
   it('holds a slot exactly from reservation to executor exit, and answers every reservation once', async () => {
     await fc.assert(
       fc.asyncProperty(fc.commands(commands, { maxCommands: 30 }), async (cmds) => {
-        const { pool, sim, backend } = startPool();
+        const { pool, desk, sim, backend } = startPool();
         try {
-          await fc.asyncModelRun(() => ({ model: { held: new Map(), draining: false, next: 0 }, real: { pool, sim, backend, replies: [] } }), cmds);
+          await fc.asyncModelRun(() => ({ model: { held: new Map(), draining: false, next: 0 }, real: { pool, desk, sim, backend, replies: [] } }), cmds);
         } finally {
           pool.stop();
         }

@@ -75,6 +75,32 @@ export const EXECUTOR_EXIT_GRACE_AFTER_JOB_MS = 60_000;
 export const EXECUTOR_SWEEP_TIMEOUT_MS = 30_000;
 
 /**
+ * A pool starts the executors of reserved slots once no slot has been reserved for this long (a burst of initial
+ * requests is answered first: every accept goes out before the first executor start is prepared). It is wall-clock
+ * time, so on a loaded machine a miner descheduled for longer mid-burst starts executors before the rest of the
+ * burst is read. Longer delays each executor start by as much (nothing next to a spin-up of seconds); 0 starts them
+ * one timer tick after the reservation, in the middle of a burst, adding their cost to the later accepts' latency.
+ * @default 50
+ */
+export const EXECUTOR_SPAWN_QUIET_MS = 50;
+
+/**
+ * …but never later than this after the oldest reservation still waiting for its executor, however steadily
+ * reservations keep coming. Bounds the delay EXECUTOR_SPAWN_QUIET_MS adds to an executor start.
+ * @default 250
+ */
+export const EXECUTOR_SPAWN_MAX_DELAY_MS = 250;
+
+/**
+ * Supervisors the job actors are spread over (by job uuid, like Elixir's `PartitionSupervisor`). Spawning a child
+ * costs O(children) in XState (its children record is copied) and in the supervisor's bookkeeping, so one supervisor
+ * of every job makes a burst of initial requests quadratic. More partitions make each spawn cheaper and the
+ * supervision tree wider; the jobs limit (2 000) is split evenly between them.
+ * @default 16
+ */
+export const JOB_SUPERVISOR_PARTITIONS = 16;
+
+/**
  * Upstream: an `AcceptedJob` in `WAITING_FOR_PAYLOAD` not updated for 10 min is failed. Here the job actor fails
  * itself when it has waited this long for the validator's `V0JobRequest`, and its executor is released.
  * @default 600_000
@@ -155,3 +181,37 @@ export const DOCKER_EXECUTOR_IMAGE = 'horde-executor:local';
 
 /** Docker label values the miner sets on executor containers (with `horde.managed=true`). */
 export const EXECUTOR_CONTAINER_ROLE = 'executor';
+
+/**
+ * Warm standby executors kept by the process backend (`--executor-standby`): each is an idle `horde executor --standby`
+ * process, modules loaded, waiting for a job's token on stdin. A job that finds one ready skips the process start (about
+ * a second of Node + module loading on a small machine). Each costs the memory of an idle executor (~60-100 MB RSS)
+ * for as long as the miner runs; more than the number of jobs that start at the same moment buys nothing. 0 disables:
+ * every executor then starts cold.
+ * @default 1
+ */
+export const EXECUTOR_STANDBY_COUNT = 1;
+
+/**
+ * Backoff between attempts to replace a standby that failed to start or died untaken. Bounded so that a broken
+ * executor command (bad flag, missing binary) costs at most one failed start per `capMs`, never a tight loop.
+ * @default { baseMs: 1_000, capMs: 30_000, multiplier: 2 }
+ */
+export const EXECUTOR_STANDBY_RETRY_BACKOFF = Object.freeze({ baseMs: 1_000, capMs: 30_000, multiplier: 2 });
+
+/** Smallest delay before replacing a failed standby, whatever the jitter draws. @default 250 */
+export const EXECUTOR_STANDBY_MIN_RETRY_DELAY_MS = 250;
+
+/**
+ * A standby that lived this long before it ended had started fine (it was killed or crashed later): its end starts a
+ * new run of failures instead of lengthening the backoff. Longer than a slow start (~2 s on a loaded machine).
+ * @default 10_000
+ */
+export const EXECUTOR_STANDBY_STABLE_AFTER_MS = 10_000;
+
+/**
+ * On shutdown a standby is dismissed by closing its stdin (it exits at once); one still running this long after is
+ * killed with SIGKILL. Longer only delays the miner's exit when a standby hangs.
+ * @default 1_000
+ */
+export const EXECUTOR_STANDBY_DISMISS_GRACE_MS = 1_000;

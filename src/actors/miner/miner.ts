@@ -9,8 +9,9 @@
  * ├── executorManager         supervisor of the pools
  * │   └── pool:<class>        one per manifest class: slots, reservations
  * │       └── executor:<tok>  one per running executor: spawn, watch, TTL, kill, sweep
- * ├── jobs                    supervisor of the jobs (temporary children)
- * │   └── job:<uuid>          bridges the validator connection(s) and the executor connection
+ * ├── jobs                    supervisor of the job partitions
+ * │   └── jobs:<k>            supervisor of the jobs whose uuid hashes to k (temporary children)
+ * │       └── job:<uuid>      bridges the validator connection(s) and the executor connection
  * └── connections             supervisor the acceptor spawns connections under
  *     └── validator-<n> / executor-<n>   connection actors, each running its session machine as role
  * ```
@@ -24,10 +25,11 @@ import { signStreamingReady, verifyValidatorAuth, type Hotkey } from '../../cryp
 import { createRouter, respondJson, type PathHandler } from '../../http/router';
 import type { MetagraphProvider } from '../../metagraph/types';
 import { createExecutorSessionMachine } from '../../machines/executorSession.machine';
+import { ReservationDesk } from '../../machines/executorPool.desk';
 import { executorPoolMachine, type ExecutorPoolEvent, type ExecutorPoolObserver } from '../../machines/executorPool.machine';
 import type { ExecutorTimings } from '../../machines/executorInstance.machine';
 import { minerJobMachine, type MinerJobEvent, type MinerJobInput, type MinerJobTimings } from '../../machines/minerJob.machine';
-import { createValidatorSessionMachine, type ValidatorSessionServices } from '../../machines/validatorSession.machine';
+import { createValidatorSessionLogic, type ValidatorSessionServices } from '../../machines/validatorSession.machine';
 import {
   duplexCodec,
   executorToMinerCodec,
@@ -56,6 +58,7 @@ import {
   EXECUTOR_STOP_GRACE_MS,
   EXECUTOR_SWEEP_TIMEOUT_MS,
   EXECUTOR_TTL_MS,
+  JOB_SUPERVISOR_PARTITIONS,
   MAX_EXCUSE_RECEIPTS,
   MINER_DEFAULT_HOST,
   MINER_DEFAULT_PORT,
@@ -201,6 +204,16 @@ const CONNECTION_POLICY = (): SupervisorPolicy => ({
 
 /** Jobs and connections held at most by their supervisors (each spawn costs O(children) in XState). */
 const MAX_DYNAMIC_CHILDREN = 2_000;
+
+/** FNV-1a of a job uuid, to its job supervisor partition. */
+export function jobPartitionOf(jobUuid: string, partitions: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < jobUuid.length; i++) {
+    hash ^= jobUuid.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % partitions;
+}
 
 /** Time the receipt store is given to finish its queue on shutdown. */
 const RECEIPT_FLUSH_TIMEOUT_MS = 10_000;
@@ -348,7 +361,6 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
 
   const poolObserver: ExecutorPoolObserver = {
     occupancy: (c, capacity, held) => occupancy.trigger.set({ executorClass: c, capacity, held }),
-    reservation: () => undefined,
     executorEnded: (output) => {
       metrics.executorExits.add(1, { executor_class: output.executorClass, end: output.end });
       metrics.executorLifetimeMs.record(output.lifetimeMs, { executor_class: output.executorClass, end: output.end });
@@ -361,7 +373,11 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
     executorFailed: (token, error) => logger.error('executor actor failed', { token: token.slice(0, 36), code: errorCode(error) }),
   };
   const poolLogic = executorPoolMachine.provide({ actors: { executor: executorInstanceLogic(backend, logger) } });
-  const pools: ChildSpec[] = Object.entries(manifest).map(([name, count]) => {
+  // One reservation desk per class, shared by the miner (which reserves) and the class's pool (which starts executors).
+  const desks = new Map<ExecutorClass, ReservationDesk>(
+    Object.entries(manifest).map(([name, count]) => [name as ExecutorClass, new ReservationDesk(name as ExecutorClass, count ?? 0, () => clock.nowMs())]),
+  );
+  const pools: ChildSpec[] = Object.entries(manifest).map(([name]) => {
     const executorClass = name as ExecutorClass;
     return {
       id: `pool:${executorClass}`,
@@ -371,7 +387,7 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
       shutdownMs: poolShutdownMs,
       input: {
         executorClass,
-        capacity: count ?? 0,
+        desk: desks.get(executorClass)!,
         timings: executorTimings(executorClass),
         clock,
         observer: poolObserver,
@@ -391,7 +407,9 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
 
   const system = (): AnyActorRef['system'] => actors.root!.system;
   const receiptStoreRef = (): AnyActorRef => system().get('miner.receiptStore') as AnyActorRef;
-  const jobsRef = (): AnyActorRef => system().get('miner.jobs') as AnyActorRef;
+  const jobPartitionId = (k: number): string => `miner.jobs.${k}`;
+  const jobsRef = (jobUuid: string): AnyActorRef =>
+    system().get(jobPartitionId(jobPartitionOf(jobUuid, JOB_SUPERVISOR_PARTITIONS))) as AnyActorRef;
   const poolRef = (executorClass: ExecutorClass): AnyActorRef | undefined =>
     system().get(`miner.pool.${executorClass}`) as AnyActorRef | undefined;
 
@@ -416,6 +434,9 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
       const jobUuid = request.job_uuid;
       if (registry.has(jobUuid)) return { kind: 'duplicate' };
       const token = newToken(jobUuid);
+      const desk = desks.get(request.executor_class);
+      // The slot is taken now, before the job exists: the job starts knowing whether to accept.
+      const reservation = desk === undefined ? 'unknown_class' : desk.reserve(token, jobUuid);
       const childId = `job:${jobUuid}`;
       const input: MinerJobInput = {
         jobUuid,
@@ -426,6 +447,7 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
         receivedAtMs,
         timings: jobTimings(request.executor_class),
         pool: poolRef(request.executor_class),
+        reservation,
         receiptStore: receiptStoreRef(),
         signStreamingReady: (fields) => signStreamingReady(hotkey, fields),
         clock,
@@ -439,7 +461,7 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
           log: (level, msg, fields) => logger.log(level, msg, fields),
         },
       };
-      const jobs = jobsRef();
+      const jobs = jobsRef(jobUuid);
       // Registered first: the job may need to be found (by its token) as soon as it runs.
       const placeholder = { jobUuid, token, validatorHotkey, executorClass: request.executor_class, childId };
       jobs.send({
@@ -447,7 +469,11 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
         spec: { id: childId, logic: minerJobMachine, input, restart: 'temporary', shutdownMs: JOB_SHUTDOWN_MS } satisfies ChildSpec,
       });
       const ref = (jobs.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children[childId];
-      if (ref === undefined) return { kind: 'refused', reason: 'too many jobs' };
+      if (ref === undefined) {
+        desk?.cancel(token);
+        return { kind: 'refused', reason: 'too many jobs' };
+      }
+      desk?.bind(token, ref);
       registry.add({ ...placeholder, ref });
       return { kind: 'started' };
     },
@@ -530,8 +556,26 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
           id: 'jobs',
           systemId: 'miner.jobs',
           logic: supervisorMachine,
-          input: { policy: CONNECTION_POLICY(), clock, name: 'jobs', maxChildren: MAX_DYNAMIC_CHILDREN },
+          input: {
+            policy: leafSupervisorPolicy('one_for_one'),
+            clock,
+            name: 'jobs',
+            children: Array.from({ length: JOB_SUPERVISOR_PARTITIONS }, (_, k) => ({
+              id: `jobs:${k}`,
+              systemId: jobPartitionId(k),
+              logic: supervisorMachine,
+              input: {
+                policy: CONNECTION_POLICY(),
+                clock,
+                name: `jobs:${k}`,
+                maxChildren: Math.ceil(MAX_DYNAMIC_CHILDREN / JOB_SUPERVISOR_PARTITIONS),
+              },
+              restart: 'permanent',
+              shutdownMs: 10_000,
+            })),
+          },
           restart: 'permanent',
+          // The whole jobs subtree gets what the single jobs supervisor had; a partition past it is stopped by force.
           shutdownMs: 10_000,
         },
         {
@@ -556,10 +600,11 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
   actors.root = rootActor;
 
   // A job's registry entry goes when its actor does (whatever ended it).
-  const jobsSupervisor = jobsRef();
-  const decisions = jobsSupervisor.on('supervisor.decision', (decision: SupervisorDecisionEvent) => {
-    registry.removeByChildId(decision.childId);
-  });
+  const decisions = Array.from({ length: JOB_SUPERVISOR_PARTITIONS }, (_, k) =>
+    (system().get(jobPartitionId(k)) as AnyActorRef).on('supervisor.decision', (decision: SupervisorDecisionEvent) => {
+      registry.removeByChildId(decision.childId);
+    }),
+  );
 
   const acceptor = createAcceptor({
     server,
@@ -572,7 +617,7 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
         path: '/v0.1/validator_interface/:validator_hotkey',
         codec: duplexCodec(validatorToMinerCodec, minerToValidatorCodec),
         // The session machines also list the events they raise themselves; the acceptor only ever sends role events.
-        behaviour: createValidatorSessionMachine(sessionServices) as unknown as ConnectionBehaviour,
+        behaviour: createValidatorSessionLogic(sessionServices) as unknown as ConnectionBehaviour,
       },
       {
         name: 'executor',
@@ -610,7 +655,7 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
       await acceptor.close({ graceMs: 1_000, reason: 'miner shutting down' });
       rootActor.send({ type: 'supervisor.shutdown' });
       await whenDone(rootActor);
-      decisions.unsubscribe();
+      for (const subscription of decisions) subscription.unsubscribe();
       store.close();
       await crypto.close();
       await backend.close();

@@ -9,7 +9,7 @@
  * receipts are checked in parallel (crypto is pipelined); only storing and answering follow the order.
  */
 import { fromCallback, type AnyActorRef, type EventObject } from 'xstate';
-import { FLUSH_EVENT, receiptStoreMachine } from '../../machines/receiptStore.machine';
+import { FLUSH_EVENT, receiptStoreMachine, withFastForward } from '../../machines/receiptStore.machine';
 import type { Hotkey } from '../../crypto';
 import type { Receipt, ReceiptPayload } from '../../protocol';
 import type { Logger } from '../../telemetry/logger';
@@ -212,7 +212,7 @@ export const receiptWorkerLogic = fromCallback<ReceiptStoreEvent | typeof FLUSH_
 );
 
 /**
- * The receipt store actor: {@link receiptStoreMachine} around {@link receiptWorkerLogic}. Spawn it once per miner
+ * The receipt store actor: {@link receiptStoreMachine} (with its fast path) around {@link receiptWorkerLogic}. Spawn it once per miner
  * (systemId `miner.receiptStore`) with {@link ReceiptStoreActorInput}.
  *
  * @example
@@ -222,6 +222,8 @@ export const receiptWorkerLogic = fromCallback<ReceiptStoreEvent | typeof FLUSH_
  * store.send({ type: 'receipts.submit', payload, validatorSignature, expectedValidatorHotkey, replyTo: self });
  * ```
  */
-export const receiptStoreLogic = receiptStoreMachine.provide({
-  actors: { worker: receiptWorkerLogic as unknown as ReturnType<typeof fromCallback<EventObject, ReceiptStoreActorInput>> },
-});
+export const receiptStoreLogic = withFastForward(
+  receiptStoreMachine.provide({
+    actors: { worker: receiptWorkerLogic as unknown as ReturnType<typeof fromCallback<EventObject, ReceiptStoreActorInput>> },
+  }),
+);

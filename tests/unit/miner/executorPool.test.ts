@@ -1,6 +1,8 @@
 import { createActor, type EventObject } from 'xstate';
+import { ReservationDesk, type ReserveOutcome } from '../../../src/machines/executorPool.desk';
 import { executorPoolMachine, type ExecutorPoolObserver } from '../../../src/machines/executorPool.machine';
 import type { ExecutorInstanceOutput } from '../../../src/machines/executorInstance.machine';
+import { EXECUTOR_SPAWN_MAX_DELAY_MS, EXECUTOR_SPAWN_QUIET_MS } from '../../../src/actors/miner/defaults';
 import { FakeBackend, fakeExecutorLogic, flush, recordingActor, simulatedTime, TEST_TIMINGS } from './fakes';
 
 function startPool(capacity: number, backend = new FakeBackend()) {
@@ -9,23 +11,29 @@ function startPool(capacity: number, backend = new FakeBackend()) {
   const occupancy: number[] = [];
   const observer: ExecutorPoolObserver = {
     occupancy: (_c, _capacity, held) => occupancy.push(held),
-    reservation: () => undefined,
     executorEnded: (output) => ended.push(output),
     executorFailed: () => undefined,
   };
+  const desk = new ReservationDesk('always_on.test', capacity, () => clock.nowMs());
   const pool = createActor(executorPoolMachine.provide({ actors: { executor: fakeExecutorLogic(backend) } }), {
-    input: { executorClass: 'always_on.test', capacity, timings: TEST_TIMINGS, clock, observer },
+    input: { executorClass: 'always_on.test', desk, timings: TEST_TIMINGS, clock, observer },
     clock: sim,
   }).start();
   const job = recordingActor();
-  const reserveOnly = (token: string) => pool.send({ type: 'pool.reserve', token, jobUuid: `uuid-${token}`, job: job.ref });
-  /** Reserves and lets the deferred spawn happen (one timer tick). */
-  const reserve = (token: string) => {
-    reserveOnly(token);
-    sim.increment(0);
+  /** What the miner does for an initial request: reserve at the desk, then hand the job actor over. */
+  const reserveOnly = (token: string): ReserveOutcome => {
+    const outcome = desk.reserve(token, `uuid-${token}`);
+    if (outcome === 'reserved') desk.bind(token, job.ref);
+    return outcome;
+  };
+  /** Reserves and lets the deferred spawn happen (reservations pause for the quiet time). */
+  const reserve = (token: string): ReserveOutcome => {
+    const outcome = reserveOnly(token);
+    sim.increment(EXECUTOR_SPAWN_QUIET_MS);
+    return outcome;
   };
   const types = () => job.events.map((e: EventObject) => e.type);
-  return { pool, sim, backend, job, reserve, reserveOnly, types, ended, occupancy, held: () => pool.getSnapshot().context.held };
+  return { pool, desk, sim, backend, job, reserve, reserveOnly, types, ended, occupancy, held: () => desk.held };
 }
 
 const actors: Array<{ stop(): void }> = [];
@@ -39,27 +47,48 @@ function track<T extends { pool: { stop(): void }; job: { ref: { stop(): void } 
 }
 
 describe('executor pool', () => {
-  it('answers a reservation before the executor is started, and starts it one tick later', async () => {
+  it('answers a reservation before the executor is started, and starts it once reservations pause', async () => {
     const backend = new FakeBackend();
     backend.instant = false;
     const t = track(startPool(1, backend));
-    t.reserveOnly('a');
-    expect(t.types()).toEqual(['job.reservation.granted']);
+    expect(t.reserveOnly('a')).toBe('reserved');
+    expect(t.held()).toBe(1);
     expect(backend.spawns).toEqual([]);
-    t.sim.increment(0);
+    t.sim.increment(EXECUTOR_SPAWN_QUIET_MS - 1);
+    expect(backend.spawns).toEqual([]);
+    t.sim.increment(1);
     expect(backend.spawns.map((s) => s.token)).toEqual(['a']);
     expect(backend.handles.size).toBe(0);
     backend.release('a');
     await flush();
-    expect(t.types()).toEqual(['job.reservation.granted', 'job.executor.started']);
+    expect(t.types()).toEqual(['job.executor.started']);
     expect(t.held()).toBe(1);
+  });
+
+  it('starts the executors of a burst together after its last grant, and no later than the max delay', () => {
+    const t = track(startPool(1_000));
+    // Grants every half quiet time: the batch waits for a pause that never comes, up to the max delay.
+    let n = 0;
+    let elapsedMs = 0;
+    while (t.backend.spawns.length === 0) {
+      if (elapsedMs % (EXECUTOR_SPAWN_QUIET_MS / 2) === 0) t.reserveOnly(`t${n++}`);
+      t.sim.increment(1);
+      elapsedMs += 1;
+    }
+    expect(elapsedMs).toBe(EXECUTOR_SPAWN_MAX_DELAY_MS);
+    expect(t.backend.spawns.map((s) => s.token)).toEqual(Array.from({ length: n }, (_, i) => `t${i}`));
+    // The next grant starts a new batch.
+    t.reserveOnly('late');
+    t.sim.increment(EXECUTOR_SPAWN_QUIET_MS);
+    expect(t.backend.spawns.at(-1)?.token).toBe('late');
+    expect(t.held()).toBe(n + 1);
   });
 
   it('starts no executor for a job that ended before its executor was spawned, and frees the slot', () => {
     const t = track(startPool(1));
     t.reserveOnly('a');
     t.pool.send({ type: 'pool.job_over', token: 'a' });
-    t.sim.increment(0);
+    t.sim.increment(EXECUTOR_SPAWN_QUIET_MS);
     expect(t.backend.spawns).toEqual([]);
     expect(t.held()).toBe(0);
   });
@@ -68,7 +97,7 @@ describe('executor pool', () => {
     const t = track(startPool(1));
     t.reserveOnly('a');
     t.pool.send({ type: 'pool.kill_all' });
-    t.sim.increment(0);
+    t.sim.increment(EXECUTOR_SPAWN_QUIET_MS);
     expect(t.backend.spawns).toEqual([]);
     expect(t.held()).toBe(0);
     expect(t.job.events).toContainEqual({ type: 'job.executor.spinup_failed', token: 'a', message: 'the miner is stopping' });
@@ -76,20 +105,26 @@ describe('executor pool', () => {
 
   it('declines busy when every slot is held', async () => {
     const t = track(startPool(1));
-    t.reserve('a');
-    t.reserve('b');
+    expect(t.reserve('a')).toBe('reserved');
+    expect(t.reserve('b')).toBe('busy');
     await flush();
-    expect(t.job.events).toContainEqual({ type: 'job.reservation.refused', token: 'b', reason: 'busy' });
     expect(t.backend.spawns.map((s) => s.token)).toEqual(['a']);
   });
 
-  it('never gives a token a second slot', async () => {
+  it('never gives a waiting token a second slot', () => {
     const t = track(startPool(2));
-    t.reserve('a');
-    t.reserve('a');
-    await flush();
-    expect(t.job.events).toContainEqual({ type: 'job.reservation.refused', token: 'a', reason: 'busy' });
+    expect(t.reserveOnly('a')).toBe('reserved');
+    expect(t.reserveOnly('a')).toBe('busy');
     expect(t.held()).toBe(1);
+  });
+
+  it('gives the slot back at once when the job could not be started', () => {
+    const t = track(startPool(1));
+    t.desk.reserve('a', 'uuid-a');
+    t.desk.cancel('a');
+    expect(t.held()).toBe(0);
+    expect(t.reserve('b')).toBe('reserved');
+    expect(t.backend.spawns.map((s) => s.token)).toEqual(['b']);
   });
 
   it('holds the slot until the executor exits, not until its job ends', async () => {
@@ -198,8 +233,7 @@ describe('executor pool', () => {
     t.reserve('b');
     await flush();
     t.pool.send({ type: 'pool.drain' });
-    t.reserve('c');
-    expect(t.job.events).toContainEqual({ type: 'job.reservation.refused', token: 'c', reason: 'draining' });
+    expect(t.reserve('c')).toBe('draining');
     t.backend.handle('a').exit();
     await flush();
     expect(t.held()).toBe(1);

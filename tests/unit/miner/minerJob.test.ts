@@ -1,6 +1,6 @@
 import { createActor, fromCallback, type AnyActorRef, type EventObject } from 'xstate';
 import type { ConnectionHandle } from '../../../src/transport/acceptor/connection.types';
-import { minerJobMachine, type MinerJobInput, type MinerJobObserver, type MinerJobTimings } from '../../../src/machines/minerJob.machine';
+import { minerJobMachine, type JobReservation, type MinerJobInput, type MinerJobObserver, type MinerJobTimings } from '../../../src/machines/minerJob.machine';
 import type { V0InitialJobRequest, V0JobRequest } from '../../../src/protocol';
 import { simulatedTime } from './fakes';
 
@@ -70,7 +70,7 @@ afterEach(() => {
   for (const actor of started.splice(0)) actor.stop();
 });
 
-function setup(options: { pool?: boolean; request?: V0InitialJobRequest } = {}) {
+function setup(options: { pool?: boolean; request?: V0InitialJobRequest; reservation?: JobReservation; waitedMs?: number } = {}) {
   const { sim, clock } = simulatedTime(1_700_000_000_000);
   const sent: Sent[] = [];
   const named = (name: string): AnyActorRef => {
@@ -99,9 +99,10 @@ function setup(options: { pool?: boolean; request?: V0InitialJobRequest } = {}) 
     validatorHotkey: VALIDATOR,
     initialRequest: options.request ?? initialRequest(),
     session: { sessionId: 'validator-1', connection: validatorConnection as never },
-    receivedAtMs: clock.nowMs(),
+    receivedAtMs: clock.nowMs() - (options.waitedMs ?? 0),
     timings: TIMINGS,
     pool: options.pool === false ? undefined : pool,
+    reservation: options.reservation ?? (options.pool === false ? 'unknown_class' : 'reserved'),
     receiptStore: store,
     signStreamingReady: (f) => `sig(${f.job_uuid}:${f.ip}:${f.port}:${f.public_key})`,
     clock,
@@ -118,16 +119,15 @@ function setup(options: { pool?: boolean; request?: V0InitialJobRequest } = {}) 
   const connectExecutor = () =>
     job.send({ type: 'job.executor.connected', connection: executor as never, peerAddress: '10.0.0.9', realIp: undefined });
   const fromExecutor = (message: Record<string, unknown>) => job.send({ type: 'job.executor.message', message } as never);
-  const grant = () => job.send({ type: 'job.reservation.granted', token: input.token });
-  return { job, sim, sent, to, messagesTo, input, connectExecutor, fromExecutor, grant, outcomes, reservations, named };
+  return { job, sim, sent, to, messagesTo, input, connectExecutor, fromExecutor, outcomes, reservations, named };
 }
 
 const state = (job: AnyActorRef) => JSON.stringify((job.getSnapshot() as { value: unknown }).value);
 
 describe('miner job: reservation', () => {
-  it('hands the JobStarted receipt to the store before it asks the pool for a slot', () => {
+  it('hands the JobStarted receipt to the store before it answers the validator', () => {
     const t = setup();
-    expect(t.sent.map((s) => `${s.to}:${s.event.type}`)).toEqual(['store:receipts.submit', 'pool:pool.reserve']);
+    expect(t.sent.map((s) => `${s.to}:${s.event.type}`)).toEqual(['store:receipts.submit', 'validator-1:connection.send']);
     expect(t.to('store')[0]).toMatchObject({
       payload: { job_uuid: JOB, receipt_type: 'JobStartedReceipt' },
       validatorSignature: '0xabc',
@@ -135,18 +135,16 @@ describe('miner job: reservation', () => {
     });
   });
 
-  it('accepts as soon as the pool grants a slot, and records the reservation latency', () => {
-    const t = setup();
-    t.sim.increment(3);
-    t.grant();
+  it('accepts at once when its slot was reserved, and records the reservation latency', () => {
+    const t = setup({ waitedMs: 3 });
     expect(t.messagesTo('validator-1')).toEqual([{ message_type: 'V0AcceptJobRequest', job_uuid: JOB }]);
     expect(t.reservations).toEqual([{ outcome: 'reserved', latencyMs: 3 }]);
     expect(state(t.job)).toBe('{"active":"awaitingExecutor"}');
   });
 
   it('declines busy with the excuse receipts the store finds, queried at the request receipt time', () => {
-    const t = setup();
-    t.job.send({ type: 'job.reservation.refused', token: t.input.token, reason: 'busy' });
+    const t = setup({ reservation: 'busy' });
+    expect(t.reservations).toEqual([{ outcome: 'busy', latencyMs: 0 }]);
     const query = t.to('store').find((e) => e.type === 'receipts.find_excuses')!;
     expect(query['query']).toEqual({ executorClass: 'always_on.test', atMs: 1_700_000_000_000, excludeJobUuid: JOB, limit: 10 });
     const excuse = { payload: { job_uuid: 'other' }, validator_signature: '0x1', miner_signature: '0x2' };
@@ -170,7 +168,6 @@ describe('miner job: reservation', () => {
 describe('miner job: executor bridge', () => {
   it('sends the initial request to the executor when it connects, with the streaming address filled in', () => {
     const t = setup({ request: initialRequest({ streaming_details: { public_key: 'PEM', executor_ip: null } }) });
-    t.grant();
     t.job.send({ type: 'job.executor.started', token: t.input.token, publicAddress: undefined });
     t.job.send({ type: 'job.executor.connected', connection: t.named('exec') as never, peerAddress: '10.0.0.9', realIp: '203.0.113.5' });
     const sent = t.messagesTo('exec');
@@ -180,7 +177,6 @@ describe('miner job: executor bridge', () => {
 
   it('relays the run to the validator, token stripped, and ends on the final message', () => {
     const t = setup();
-    t.grant();
     t.connectExecutor();
     t.fromExecutor({ message_type: 'V0ExecutorReadyRequest', job_uuid: JOB, executor_token: 'secret' });
     expect(state(t.job)).toBe('{"active":"waitingForPayload"}');
@@ -205,14 +201,13 @@ describe('miner job: executor bridge', () => {
     ]);
     expect(t.messagesTo('validator-1')[1]).toEqual({ message_type: 'V0ExecutorReadyRequest', job_uuid: JOB, executor_token: null });
     expect(t.messagesTo('executor').map((m) => m['message_type'])).toEqual(['V0InitialJobRequest', 'V0JobRequest']);
-    expect(t.to('pool').map((e) => e.type)).toEqual(['pool.reserve', 'pool.job_over']);
+    expect(t.to('pool').map((e) => e.type)).toEqual(['pool.job_over']);
     expect(t.job.getSnapshot().status).toBe('done');
     expect(t.outcomes).toEqual(['finished']);
   });
 
   it('fails the job with executor_disconnected at once when the executor drops mid-job', () => {
     const t = setup();
-    t.grant();
     t.connectExecutor();
     t.fromExecutor({ message_type: 'V0ExecutorReadyRequest', job_uuid: JOB, executor_token: null });
     t.job.send({ type: 'job.validator.message', message: jobRequest(), from: { sessionId: 'validator-1', connection: null as never } });
@@ -230,14 +225,12 @@ describe('miner job: executor bridge', () => {
 
   it('reports executor_spinup_failed when the executor exits before it connects', () => {
     const t = setup();
-    t.grant();
     t.job.send({ type: 'job.executor.exited', token: t.input.token, exit: { code: 1, signal: null }, end: 'exited' });
     expect(t.messagesTo('validator-1').at(-1)).toMatchObject({ message_type: 'V0HordeFailedRequest', reason: 'executor_spinup_failed' });
   });
 
   it('reports executor_spinup_failed when the backend could not start the executor', () => {
     const t = setup();
-    t.grant();
     t.job.send({ type: 'job.executor.spinup_failed', token: t.input.token, message: 'no such image' });
     expect(t.messagesTo('validator-1').at(-1)).toMatchObject({
       message_type: 'V0HordeFailedRequest',
@@ -248,7 +241,6 @@ describe('miner job: executor bridge', () => {
 
   it('fails the job when the executor has not connected within spin-up plus startup time', () => {
     const t = setup();
-    t.grant();
     t.sim.increment(TIMINGS.executorConnectTimeoutMs - 1);
     expect(state(t.job)).toBe('{"active":"awaitingExecutor"}');
     t.sim.increment(1);
@@ -258,7 +250,6 @@ describe('miner job: executor bridge', () => {
 
   it("turns the executor's GenericError into a horde failure reported by the executor", () => {
     const t = setup();
-    t.grant();
     t.connectExecutor();
     t.fromExecutor({ message_type: 'GenericError', details: 'docker is gone' });
     expect(t.messagesTo('validator-1').at(-1)).toEqual({
@@ -273,7 +264,6 @@ describe('miner job: executor bridge', () => {
 
   it('forwards a job request that came before the executor connected right after the initial request', () => {
     const t = setup();
-    t.grant();
     t.job.send({ type: 'job.validator.message', message: jobRequest(), from: { sessionId: 'validator-1', connection: null as never } });
     t.connectExecutor();
     expect(t.messagesTo('executor').map((m) => m['message_type'])).toEqual(['V0InitialJobRequest', 'V0JobRequest']);
@@ -284,7 +274,6 @@ describe('miner job: executor bridge', () => {
   it('answers a volume sent twice with GenericError and does not forward it', () => {
     const volume = { volume_type: 'inline', contents: 'UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==', relative_path: null } as const;
     const t = setup({ request: initialRequest({ volume }) });
-    t.grant();
     t.connectExecutor();
     t.fromExecutor({ message_type: 'V0ExecutorReadyRequest', job_uuid: JOB, executor_token: null });
     const reply = t.named('reply');
@@ -297,7 +286,6 @@ describe('miner job: executor bridge', () => {
 describe('miner job: validator reconnects and stale jobs', () => {
   it('gives a validator that reconnects mid-job its job back: ready re-sent, buffered messages flushed', () => {
     const t = setup();
-    t.grant();
     t.connectExecutor();
     t.job.send({ type: 'job.validator.detached', sessionId: 'validator-1' });
     t.fromExecutor({ message_type: 'V0ExecutorReadyRequest', job_uuid: JOB, executor_token: null });
@@ -322,7 +310,6 @@ describe('miner job: validator reconnects and stale jobs', () => {
     const t = setup();
     const dropped: string[] = [];
     (t.input.observer as { dropped: (q: string) => void }).dropped = (q) => dropped.push(q);
-    t.grant();
     t.connectExecutor();
     t.fromExecutor({ message_type: 'V0ExecutorReadyRequest', job_uuid: JOB, executor_token: null });
     t.job.send({ type: 'job.validator.message', message: jobRequest(), from: { sessionId: 'validator-1', connection: null as never } });
@@ -337,7 +324,6 @@ describe('miner job: validator reconnects and stale jobs', () => {
 
   it('fails a job that has waited 10 minutes for its payload and releases its executor', () => {
     const t = setup();
-    t.grant();
     t.connectExecutor();
     t.fromExecutor({ message_type: 'V0ExecutorReadyRequest', job_uuid: JOB, executor_token: null });
     t.sim.increment(TIMINGS.waitingForPayloadStaleMs);
@@ -348,7 +334,6 @@ describe('miner job: validator reconnects and stale jobs', () => {
 
   it('fails a running job after a day without a status change', () => {
     const t = setup();
-    t.grant();
     t.connectExecutor();
     t.fromExecutor({ message_type: 'V0ExecutorReadyRequest', job_uuid: JOB, executor_token: null });
     t.job.send({ type: 'job.validator.message', message: jobRequest(), from: { sessionId: 'validator-1', connection: null as never } });
@@ -360,7 +345,6 @@ describe('miner job: validator reconnects and stale jobs', () => {
 
   it('gives up on an undelivered final message after its TTL', () => {
     const t = setup();
-    t.grant();
     t.job.send({ type: 'job.validator.detached', sessionId: 'validator-1' });
     t.job.send({ type: 'job.executor.spinup_failed', token: t.input.token, message: 'x' });
     expect(t.job.getSnapshot().status).toBe('active');

@@ -1,5 +1,6 @@
 import { createActor, fromCallback, type AnyActorRef, type EventObject } from 'xstate';
 import {
+  createValidatorSessionLogic,
   createValidatorSessionMachine,
   type ValidatorSessionServices,
   type ValidatorStanding,
@@ -20,6 +21,9 @@ const actors: AnyActorRef[] = [];
 afterEach(() => {
   for (const actor of actors.splice(0)) actor.stop();
 });
+
+type Build = typeof createValidatorSessionMachine;
+let build: Build = createValidatorSessionMachine;
 
 function setup(options: { standing?: ValidatorStanding; capacity?: number; blacklisted?: boolean } = {}) {
   const commands: Array<EventObject & Record<string, unknown>> = [];
@@ -55,7 +59,7 @@ function setup(options: { standing?: ValidatorStanding; capacity?: number; black
       log: () => undefined,
     },
   };
-  const session = createActor(createValidatorSessionMachine(services), {
+  const session = createActor(build(services), {
     input: {
       connectionId: 'validator-7',
       route: 'validator',
@@ -72,7 +76,15 @@ function setup(options: { standing?: ValidatorStanding; capacity?: number; black
   return { session, commands, calls, message, sentMessages };
 }
 
-describe('validator session', () => {
+// The machine, and the logic the miner runs (the machine with its fast path): both must behave the same.
+describe.each([
+  ['the machine', createValidatorSessionMachine],
+  ['the fast-path logic', createValidatorSessionLogic],
+] as const)('validator session (%s)', (_name, builder) => {
+  beforeEach(() => {
+    build = builder;
+  });
+
   it('refuses an unknown validator with GenericError and ends (the connection closes with 1000)', () => {
     const t = setup({ standing: 'unknown' });
     expect(t.sentMessages()).toEqual([{ message_type: 'GenericError', details: `Unknown validator: ${HOTKEY}` }]);
@@ -179,5 +191,26 @@ describe('validator session', () => {
     expect(t.calls).toContain(`detach:${HOTKEY}:validator-7`);
     expect(t.session.getSnapshot().status).toBe('done');
     expect(t.calls.filter((c) => c === 'opened' || c === 'closed')).toEqual(['opened', 'closed']);
+  });
+});
+
+describe('validator session fast path', () => {
+  beforeEach(() => {
+    build = createValidatorSessionLogic;
+  });
+
+  it('serves an initial request without a state change, and leaves a repeated bad auth to the machine', () => {
+    const t = setup();
+    t.message(auth());
+    const before = t.session.getSnapshot();
+    t.message({ message_type: 'V0InitialJobRequest', job_uuid: 'fresh' });
+    expect(t.calls).toContain('startJob:fresh');
+    expect(t.session.getSnapshot()).toBe(before);
+    t.message(auth('stale'));
+    expect(t.session.getSnapshot().status).toBe('done');
+    expect(t.sentMessages().at(-1)).toEqual({
+      message_type: 'GenericError',
+      details: `Validator ${HOTKEY} not authenticated due to: msg too old`,
+    });
   });
 });
