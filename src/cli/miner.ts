@@ -10,6 +10,7 @@ import type { Hotkey } from '../crypto';
 import type { Logger } from '../telemetry/logger';
 import { toError } from '../util/errors';
 import type { CommandIo } from './keys';
+import { openRoleRuntime, ROLE_EXIT_CODES, runRole } from './roleRuntime';
 
 /*
  * Everything heavy (the OpenTelemetry SDK, better-sqlite3, dockerode, the actor system) is required only when the
@@ -23,10 +24,7 @@ const lazy = {
   manifest: () => require('../actors/miner/manifest') as typeof import('../actors/miner/manifest'),
   miner: () => require('../actors/miner/miner') as typeof import('../actors/miner/miner'),
   crypto: () => require('../crypto') as typeof import('../crypto'),
-  metagraph: () => require('../metagraph') as typeof import('../metagraph'),
   logger: () => require('../telemetry/logger') as typeof import('../telemetry/logger'),
-  telemetry: () => require('../telemetry/setup') as typeof import('../telemetry/setup'),
-  inspector: () => require('../telemetry/inspector') as typeof import('../telemetry/inspector'),
   dockerode: () => require('dockerode') as typeof import('dockerode'),
   version: () => (require('../../package.json') as { version: string }).version,
 };
@@ -45,7 +43,7 @@ const SUMMARY =
   'drain: no new jobs, running ones get --drain-grace-ms, then their executors are killed; a second signal kills at once.';
 
 /** Exit codes of `horde miner`. */
-export const MINER_EXIT_CODES = { ok: 0, failed: 1, usage: 2 } as const;
+export const MINER_EXIT_CODES = ROLE_EXIT_CODES;
 
 async function hotkeyOf(config: MinerConfig, cwd: string): Promise<Hotkey> {
   if (config.hotkeyFile !== undefined && config.devKey !== undefined) {
@@ -99,6 +97,7 @@ function backendFactory(config: MinerConfig, logger: Logger): (address: Listenin
           env,
           docker: new Dockerode({ socketPath: config.dockerSocket }),
           logger: logger.child({}, { component: 'miner.executor' }),
+          standby: config.executorStandby,
         });
       }
     }
@@ -147,109 +146,56 @@ export async function minerCommand(args: readonly string[], io: CommandIo = proc
     return MINER_EXIT_CODES.usage;
   }
 
-  // Before any actor or instrument exists: instruments made earlier stay no-ops.
-  const telemetry = await lazy.telemetry().setupTelemetry({
-    serviceName: 'horde-miner',
+  const runtime = await openRoleRuntime({
+    command: 'horde miner',
     role: 'miner',
-    serviceVersion: version,
-    serviceInstanceId: hotkey.ss58,
+    version,
+    instanceId: hotkey.ss58,
+    metagraphFile: config.metagraphFile,
+    metagraphPollIntervalMs: config.metagraphPollIntervalMs,
+    logger,
+    io,
   });
-  let metagraph;
-  try {
-    const { createFileMetagraphProvider, createMetagraphMetrics } = lazy.metagraph();
-    metagraph = await createFileMetagraphProvider({
-      path: resolve(io.cwd, config.metagraphFile),
-      pollIntervalMs: config.metagraphPollIntervalMs,
-      metrics: createMetagraphMetrics(),
-      logger: logger.child({}, { component: 'metagraph' }),
-    });
-  } catch (error) {
-    io.stderr(`horde miner: ${toError(error).message}\n`);
-    await telemetry.shutdown();
-    return MINER_EXIT_CODES.usage;
-  }
-
-  // Off unless HORDE_INSPECT / HORDE_INSPECT_FILE is set (docs/observability.md).
-  let inspector: import('../telemetry/inspector').HordeInspector | undefined;
-  try {
-    inspector = io.env['HORDE_INSPECT'] || io.env['HORDE_INSPECT_FILE'] ? lazy.inspector().inspectorFromEnv(io.env) : undefined;
-  } catch (error) {
-    io.stderr(`horde miner: ${toError(error).message}\n`);
-    await metagraph.close();
-    await telemetry.shutdown();
-    return MINER_EXIT_CODES.usage;
-  }
-
-  let fatal: unknown;
-  let onFatal: () => void = () => undefined;
-  const failed = new Promise<void>((resolveFailed) => (onFatal = resolveFailed));
-  let miner: MinerHandle;
-  try {
-    miner = await lazy.miner().startMiner({
-      hotkey,
-      host: config.host,
-      port: config.port,
-      manifest: manifest.value,
-      metagraph,
-      backend: backendFactory(config, logger),
-      receiptsDir: resolve(io.cwd, config.dataDir, 'receipts'),
-      version,
-      ...(config.mainHotkey === undefined ? {} : { mainHotkey: config.mainHotkey }),
-      blacklist: config.blacklist,
-      receiptCryptoThreads: config.receiptCryptoThreads,
-      timings: {
-        executorTtlMs: config.executorTtlMs,
-        executorStartupLimitMs: config.executorStartupLimitMs,
-        healthCheckIntervalMs: config.healthCheckIntervalMs,
-        exitGraceAfterJobMs: config.exitGraceAfterJobMs,
-        stopGraceMs: config.stopGraceMs,
-        drainGraceMs: config.drainGraceMs,
-      },
-      logger,
-      metricsHandler: telemetry.metricsHandler,
-      ...(inspector === undefined ? {} : { inspect: inspector.inspect }),
-      onFatal: (error) => {
-        fatal = error;
-        onFatal();
-      },
-    });
-  } catch (error) {
-    io.stderr(`horde miner: ${toError(error).message}\n`);
-    await inspector?.stop();
-    await metagraph.close();
-    await telemetry.shutdown();
-    return MINER_EXIT_CODES.failed;
-  }
-  io.stdout(`horde miner listening on ${miner.url} (hotkey ${miner.hotkey})\n`);
-
-  let signals = 0;
-  let onStop: () => void = () => undefined;
-  const stopRequested = new Promise<void>((resolveStop) => (onStop = resolveStop));
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals === 1) {
-      logger.info('stop signal received: draining', { signal, graceMs: config.drainGraceMs });
-      onStop();
-    } else {
+  if (runtime === undefined) return MINER_EXIT_CODES.usage;
+  const { inspector, metagraph, telemetry } = runtime;
+  return runRole<MinerHandle>({
+    command: 'horde miner',
+    role: 'miner',
+    runtime,
+    logger,
+    io,
+    start: (onFatal) =>
+      lazy.miner().startMiner({
+        hotkey,
+        host: config.host,
+        port: config.port,
+        manifest: manifest.value,
+        metagraph,
+        backend: backendFactory(config, logger),
+        receiptsDir: resolve(io.cwd, config.dataDir, 'receipts'),
+        version,
+        ...(config.mainHotkey === undefined ? {} : { mainHotkey: config.mainHotkey }),
+        blacklist: config.blacklist,
+        receiptCryptoThreads: config.receiptCryptoThreads,
+        timings: {
+          executorTtlMs: config.executorTtlMs,
+          executorStartupLimitMs: config.executorStartupLimitMs,
+          healthCheckIntervalMs: config.healthCheckIntervalMs,
+          exitGraceAfterJobMs: config.exitGraceAfterJobMs,
+          stopGraceMs: config.stopGraceMs,
+          drainGraceMs: config.drainGraceMs,
+        },
+        logger,
+        metricsHandler: telemetry.metricsHandler,
+        ...(inspector === undefined ? {} : { inspect: inspector.inspect }),
+        onFatal,
+      }),
+    announce: (miner) => `horde miner listening on ${miner.url} (hotkey ${miner.hotkey})`,
+    // SIGTERM/SIGINT drain: no new jobs; running ones get --drain-grace-ms, then their executors are killed.
+    stop: (miner, fatal) => miner.stop({ graceMs: fatal ? 0 : config.drainGraceMs }),
+    onSecondSignal: (miner, signal) => {
       logger.warn('second stop signal: killing every executor now', { signal });
       miner.killExecutors();
-    }
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  try {
-    await Promise.race([stopRequested, failed]);
-    await miner.stop({ graceMs: fatal === undefined ? config.drainGraceMs : 0 });
-  } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-    await inspector?.stop();
-    await metagraph.close();
-    await telemetry.shutdown();
-  }
-  if (fatal !== undefined) {
-    io.stderr(`horde miner: the miner failed: ${toError(fatal).message}\n`);
-    return MINER_EXIT_CODES.failed;
-  }
-  return MINER_EXIT_CODES.ok;
+    },
+  });
 }

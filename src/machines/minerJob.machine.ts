@@ -9,7 +9,8 @@
  * - The job starts with its reservation already answered (the pool's desk is asked synchronously when the initial
  *   request arrives, see `executorPool.desk.ts`). Its first step hands the JobStarted receipt to the receipt store,
  *   then accepts or declines: the store is a FIFO, so any later excuse query sees the receipt (see
- *   `receiptStore.actor.ts`). Verification and countersigning happen there, off the reservation path: like
+ *   `receiptStore.actor.ts`). The miner usually does both for a reserved job before starting its actor
+ *   (`acceptSent`: answering a burst first is what keeps the accepts fast); the job then starts `active`. Verification and countersigning happen there, off the reservation path: like
  *   upstream, the accept does not wait for them. The executor starts afterwards.
  * - Every executor message is relayed with the token stripped; an executor that disconnects (or exits) while the job
  *   is active fails it with `V0HordeFailedRequest(executor_disconnected)` at once.
@@ -88,6 +89,11 @@ export interface MinerJobInput {
   readonly pool: AnyActorRef | undefined;
   /** The slot the desk gave this job, or why not (then the job declines busy). */
   readonly reservation: JobReservation;
+  /**
+   * The miner has already queued the JobStarted receipt and sent `V0AcceptJobRequest` (its fast path: a reserved job
+   * is answered before its actor starts). The job then starts `active` without doing either again.
+   */
+  readonly acceptSent?: boolean;
   readonly receiptStore: AnyActorRef;
   readonly signStreamingReady: RelayContext['signStreamingReady'];
   readonly clock: Clock;
@@ -171,6 +177,7 @@ export const minerJobMachine = setup({
   },
   guards: {
     slotReserved: ({ context }) => context.reserved,
+    acceptSent: ({ context }) => context.reserved && context.acceptSent === true,
     finalDelivered: ({ context }) => context.finalDelivered,
     jobRequestForwarded: ({ context }) => context.jobRequestForwarded,
     executorConnected: ({ context }) => context.executor !== undefined,
@@ -187,6 +194,7 @@ export const minerJobMachine = setup({
   },
   actions: {
     submitStartedReceipt: enqueueActions(({ context, enqueue }) => {
+      if (context.reserved && context.acceptSent === true) return;
       enqueue.sendTo(context.receiptStore, {
         type: 'receipts.submit',
         payload: context.initialRequest.job_started_receipt_payload,
@@ -355,6 +363,7 @@ export const minerJobMachine = setup({
     timings: input.timings,
     pool: input.pool,
     reservation: input.reservation,
+    acceptSent: input.acceptSent === true,
     receiptStore: input.receiptStore,
     signStreamingReady: input.signStreamingReady,
     clock: input.clock,
@@ -376,10 +385,12 @@ export const minerJobMachine = setup({
   },
   initial: 'reserving',
   states: {
-    // Transient: the receipt is queued for storing, then the reservation's answer decides accept or decline.
+    // Transient: the receipt is queued for storing, then the reservation's answer decides accept or decline (both
+    // already done when the miner accepted before starting the job).
     reserving: {
       entry: 'submitStartedReceipt',
       always: [
+        { guard: 'acceptSent', target: 'active' },
         { guard: 'slotReserved', target: 'active', actions: 'sendAccept' },
         { target: 'declining', actions: 'recordRefusal' },
       ],

@@ -59,7 +59,10 @@ export interface ValidatorSessionServices {
   /** Answer to `V0MainHotkeyMessage`. */
   mainHotkey(): string | null;
   isBlacklisted(validatorHotkey: string): boolean;
-  /** Spawns the job actor of an initial request (it sends the accept or decline itself). */
+  /**
+   * Takes an initial request: reserves, and answers it (an accept at once, before the job actor starts; a decline
+   * from the job actor, after its excuse query).
+   */
   startJob(request: V0InitialJobRequest, validatorHotkey: string, session: ValidatorLink, receivedAtMs: number): StartJobOutcome;
   /** Tells every in-flight job of the validator that `session` can reach it now. */
   attachJobs(validatorHotkey: string, session: ValidatorLink): void;

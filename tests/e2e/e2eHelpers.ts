@@ -5,9 +5,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Dockerode from 'dockerode';
-import { processesOf, type LocalCluster } from '../../src/cli/cluster';
+import type { LocalCluster } from '../../src/cli/cluster';
 import { devHotkey, initCrypto } from '../../src/crypto';
 import { HordeClient } from '../../src/sdk';
+import { everyExecutorPid, executorPids } from '../integration/miner/minerProcess';
 
 export const E2E_IMAGE = process.env['HORDE_TEST_IMAGE'] ?? 'horde-testjob:local';
 
@@ -53,11 +54,15 @@ export async function containersOf(cluster: LocalCluster): Promise<Dockerode.Con
   return docker().listContainers({ all: true, filters: { label: [`horde.id=${cluster.hordeId}`] } });
 }
 
-/** Polls until no executor process and no container of the cluster remain. */
-export async function nothingRunning(cluster: LocalCluster, timeoutMs = 30_000): Promise<void> {
+/**
+ * Polls until no executor process and no container of the cluster remain. While the cluster's miner runs it keeps a
+ * warm standby executor (idle, no job): that one is allowed unless `idleStandbysAllowed` is false (its miner is gone,
+ * so the standby must have exited too).
+ */
+export async function nothingRunning(cluster: LocalCluster, timeoutMs = 30_000, { idleStandbysAllowed = true } = {}): Promise<void> {
   const start = Date.now();
   for (;;) {
-    const pids = processesOf(cluster.hordeId);
+    const pids = idleStandbysAllowed ? executorPids(cluster.hordeId) : everyExecutorPid(cluster.hordeId);
     const containers = await containersOf(cluster);
     if (pids.length === 0 && containers.length === 0) return;
     if (Date.now() - start > timeoutMs) {

@@ -38,6 +38,6 @@ it('ends a job horde_failed when its miner process is killed mid-job, leaving no
   expect(error).toBeInstanceOf(JobHordeFailedError);
   expect(error.status).toBe('horde_failed');
   expect(await miner.exited).not.toBe(0);
-  await nothingRunning(cluster, 60_000);
+  await nothingRunning(cluster, 60_000, { idleStandbysAllowed: false });
   expect(await containersOf(cluster)).toEqual([]);
 }, 180_000);

@@ -1,5 +1,6 @@
 import { defineSettings, setting, type ConfigOf } from '../../config';
 import { logLevelSetting } from '../../telemetry/logger';
+import { err, ok, type Result } from '../../util/result';
 import {
   DEFAULT_DOCKER_SOCKET_PATH,
   DEFAULT_HORDE_ID,
@@ -10,6 +11,10 @@ import {
   STARTUP_TIME_LIMIT_MS,
   TEMP_DIR_CLEANUP_IMAGE,
 } from './defaults';
+
+function tokenProblem(value: string): string | undefined {
+  return /^[A-Za-z0-9._~-]+$/.test(value) ? undefined : 'use letters, digits, ".", "_", "~" or "-" only';
+}
 
 /**
  * Settings of `horde executor` (flags > environment > config file > defaults). The miner address and token use
@@ -23,10 +28,21 @@ export const executorSettings = defineSettings({
     validate: (value) => (/^wss?:\/\/[^/\s]+/.test(value) ? undefined : 'must be a ws:// or wss:// address'),
   }),
   executorToken: setting.string({
-    doc: 'The token the miner issued for this executor run (upstream: "<job uuid>-<uuid4>"); it is part of the URL.',
+    doc:
+      'The token the miner issued for this executor run (upstream: "<job uuid>-<uuid4>"); it is part of the URL. ' +
+      'Required, except with --standby (then it comes on stdin).',
     env: 'EXECUTOR_TOKEN',
     secret: true,
-    validate: (value) => (/^[A-Za-z0-9._~-]+$/.test(value) ? undefined : 'use letters, digits, ".", "_", "~" or "-" only'),
+    optional: true,
+    validate: tokenProblem,
+  }),
+  standby: setting.boolean({
+    doc:
+      'Warm standby: load everything and check the docker engine, then wait for one line {"token": "..."} on stdin and ' +
+      'run that job. Closing stdin first ends the process (exit 0); any other line is bad usage (exit 3). The miner ' +
+      'keeps such processes ready so that a job does not wait for a process to start.',
+    env: 'HORDE_EXECUTOR_STANDBY',
+    default: false,
   }),
   startupTimeLimitMs: setting.durationMs({
     doc:
@@ -115,5 +131,61 @@ export const executorSettings = defineSettings({
   logLevel: logLevelSetting,
 });
 
-/** A loaded `horde executor` configuration. */
-export type ExecutorConfig = ConfigOf<typeof executorSettings>;
+/** `horde executor`'s settings as loaded: the token may still be missing (a standby gets it later). */
+export type LoadedExecutorConfig = ConfigOf<typeof executorSettings>;
+
+/** A `horde executor` configuration ready to run a job: the token is known. */
+export type ExecutorConfig = Omit<LoadedExecutorConfig, 'executorToken'> & { executorToken: string };
+
+/** Process title of an idle standby executor (what `ps` shows). */
+export const STANDBY_TITLE = 'horde-executor standby';
+/** Process title of a standby executor once a job took it: followed by the job uuid. */
+export const JOB_TITLE_PREFIX = 'horde-executor ';
+
+/** Longest stdin line a standby executor accepts; a longer one is bad usage, so a stray stream cannot fill memory. */
+export const STANDBY_LINE_MAX_CHARS = 4_096;
+
+/**
+ * Problems of a loaded configuration that no single setting can see: a job run needs a token, a standby must not be
+ * given one up front (it would be the wrong job's).
+ *
+ * @example
+ * ```ts
+ * const problems = executorConfigProblems(outcome.config); // [] when usable
+ * ```
+ */
+export function executorConfigProblems(config: Pick<LoadedExecutorConfig, 'executorToken' | 'standby'>): string[] {
+  if (config.standby && config.executorToken !== undefined) {
+    return ['executorToken must not be set with --standby: a standby executor reads its token from stdin'];
+  }
+  if (!config.standby && config.executorToken === undefined) {
+    return ['executorToken is required: set --executor-token, or EXECUTOR_TOKEN, or "executorToken" in a config file (or use --standby)'];
+  }
+  return [];
+}
+
+/**
+ * Reads the line a standby executor gets on stdin: exactly `{"token": "<token>"}`. Resolves with the token, or a
+ * sentence saying what is wrong with the line.
+ *
+ * @example
+ * ```ts
+ * parseStandbyLine('{"token":"abc-1"}'); // { ok: true, value: 'abc-1' }
+ * ```
+ */
+export function parseStandbyLine(line: string): Result<string, string> {
+  if (line.length > STANDBY_LINE_MAX_CHARS) return err(`the standby line is longer than ${STANDBY_LINE_MAX_CHARS} characters`);
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return err('the standby line is not JSON; expected {"token": "..."}');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return err('expected a JSON object {"token": "..."}');
+  const keys = Object.keys(value);
+  if (keys.length !== 1 || keys[0] !== 'token') return err('expected exactly one key, "token"');
+  const token = (value as { token: unknown }).token;
+  if (typeof token !== 'string' || token.length === 0) return err('"token" must be a non-empty string');
+  const problem = tokenProblem(token);
+  return problem === undefined ? ok(token) : err(`"token": ${problem}`);
+}

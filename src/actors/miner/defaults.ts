@@ -129,6 +129,14 @@ export const UNDELIVERED_RESULT_TTL_MS = 10 * 60_000;
 export const PRE_AUTH_QUEUE_CAPACITY = 64;
 
 /**
+ * Events held for an accepted job whose actor is not started yet (its start is deferred until a burst of initial
+ * requests has been answered; a few ms at most). Only a handful can come in that time (its `V0JobRequest`, its
+ * validator's connections attaching or closing); past it they are dropped (counted as `job_start`).
+ * @default 16
+ */
+export const JOB_EARLY_EVENTS_CAPACITY = 16;
+
+/**
  * Non-final executor messages a job buffers while no validator connection is attached. Past it the oldest are dropped
  * (counted); the final message is kept apart and never dropped.
  * @default 64

@@ -28,7 +28,8 @@ import { createExecutorSessionMachine } from '../../machines/executorSession.mac
 import { ReservationDesk } from '../../machines/executorPool.desk';
 import { executorPoolMachine, type ExecutorPoolEvent, type ExecutorPoolObserver } from '../../machines/executorPool.machine';
 import type { ExecutorTimings } from '../../machines/executorInstance.machine';
-import { minerJobMachine, type MinerJobEvent, type MinerJobInput, type MinerJobTimings } from '../../machines/minerJob.machine';
+import { minerJobMachine, type MinerJobEvent, type MinerJobInput, type MinerJobObserver, type MinerJobTimings } from '../../machines/minerJob.machine';
+import { minerHordeFailed } from '../../machines/minerJobRelay';
 import { createValidatorSessionLogic, type ValidatorSessionServices } from '../../machines/validatorSession.machine';
 import {
   duplexCodec,
@@ -58,6 +59,7 @@ import {
   EXECUTOR_STOP_GRACE_MS,
   EXECUTOR_SWEEP_TIMEOUT_MS,
   EXECUTOR_TTL_MS,
+  JOB_EARLY_EVENTS_CAPACITY,
   JOB_SUPERVISOR_PARTITIONS,
   MAX_EXCUSE_RECEIPTS,
   MINER_DEFAULT_HOST,
@@ -70,7 +72,7 @@ import {
 } from './defaults';
 import { MinerConfigError } from './errors';
 import { executorInstanceLogic } from './executorInstance';
-import { JobRegistry } from './jobRegistry';
+import { JobRegistry, type JobEntry } from './jobRegistry';
 import { KNOWN_EXECUTOR_CLASSES, spinUpTimeMs, type Manifest } from './manifest';
 import { createMinerMetrics, type MinerMetrics } from './metrics';
 import { createOccupancyStore, type OccupancyStore } from './occupancy';
@@ -204,6 +206,9 @@ const CONNECTION_POLICY = (): SupervisorPolicy => ({
 
 /** Jobs and connections held at most by their supervisors (each spawn costs O(children) in XState). */
 const MAX_DYNAMIC_CHILDREN = 2_000;
+
+/** Jobs one jobs supervisor partition holds at most. */
+const JOBS_PER_PARTITION = Math.ceil(MAX_DYNAMIC_CHILDREN / JOB_SUPERVISOR_PARTITIONS);
 
 /** FNV-1a of a job uuid, to its job supervisor partition. */
 export function jobPartitionOf(jobUuid: string, partitions: number): number {
@@ -395,7 +400,13 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
     } satisfies ChildSpec;
   });
 
-  const registry = new JobRegistry();
+  const registry = new JobRegistry(JOB_EARLY_EVENTS_CAPACITY);
+  const toJob = (entry: JobEntry, event: MinerJobEvent): void => {
+    if (registry.send(entry, event) === 'dropped') {
+      metrics.droppedMessages.add(1, { queue: 'job_start' });
+      logger.warn('event for a job not started yet dropped', { jobUuid: entry.jobUuid, event: event.type });
+    }
+  };
   const jobTimings = (executorClass: ExecutorClass): MinerJobTimings => ({
     executorConnectTimeoutMs: spinUpTimeMs(executorClass, timings.spinUpMs) + timings.executorStartupLimitMs,
     waitingForPayloadStaleMs: timings.waitingForPayloadStaleMs,
@@ -405,13 +416,68 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
     maxExcuseReceipts: timings.maxExcuseReceipts,
   });
 
+  const jobObserver = (executorClass: ExecutorClass): MinerJobObserver => ({
+    reservation: (outcome, latencyMs) => {
+      metrics.reservations.add(1, { executor_class: executorClass, outcome });
+      metrics.reservationLatencyMs.record(latencyMs, { executor_class: executorClass, outcome });
+    },
+    ended: (outcome) => metrics.jobs.add(1, { outcome }),
+    dropped: (queue) => metrics.droppedMessages.add(1, { queue }),
+    log: (level, msg, fields) => logger.log(level, msg, fields),
+  });
+
   const system = (): AnyActorRef['system'] => actors.root!.system;
   const receiptStoreRef = (): AnyActorRef => system().get('miner.receiptStore') as AnyActorRef;
   const jobPartitionId = (k: number): string => `miner.jobs.${k}`;
-  const jobsRef = (jobUuid: string): AnyActorRef =>
-    system().get(jobPartitionId(jobPartitionOf(jobUuid, JOB_SUPERVISOR_PARTITIONS))) as AnyActorRef;
   const poolRef = (executorClass: ExecutorClass): AnyActorRef | undefined =>
     system().get(`miner.pool.${executorClass}`) as AnyActorRef | undefined;
+
+  /** Starts a job actor under its partition now; undefined when the partition refused (full). */
+  const startJobActor = (partition: number, childId: string, input: MinerJobInput): AnyActorRef | undefined => {
+    const jobs = system().get(jobPartitionId(partition)) as AnyActorRef;
+    jobs.send({
+      type: 'supervisor.start_child',
+      spec: { id: childId, logic: minerJobMachine, input, restart: 'temporary', shutdownMs: JOB_SHUTDOWN_MS } satisfies ChildSpec,
+    });
+    return (jobs.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children[childId];
+  };
+  /** Jobs of a partition: running, plus accepted ones whose actor is not started yet. */
+  const partitionLoad = (partition: number): number =>
+    Object.keys(((system().get(jobPartitionId(partition)) as AnyActorRef).getSnapshot() as { children: object }).children).length +
+    (pendingPerPartition[partition] ?? 0);
+
+  /**
+   * Accepted jobs whose actors start in the next check phase (`setImmediate`): the initial requests of a burst that
+   * reach the event loop together are all answered before the first job actor is started. Bounded by the jobs
+   * supervisors' capacity (checked before accepting).
+   */
+  const deferredStarts: Array<{ partition: number; childId: string; input: MinerJobInput; latencyMs: number }> = [];
+  const pendingPerPartition: number[] = [];
+  const startDeferredJobs = (): void => {
+    const batch = deferredStarts.splice(0);
+    pendingPerPartition.length = 0;
+    const alive = (actors.root?.getSnapshot() as { status: string } | undefined)?.status === 'active';
+    for (const { partition, childId, input, latencyMs } of batch) {
+      const executorClass = input.initialRequest.executor_class;
+      input.observer?.reservation('reserved', latencyMs);
+      const ref = alive ? startJobActor(partition, childId, input) : undefined;
+      if (ref !== undefined) {
+        desks.get(executorClass)?.bind(input.token, ref);
+        registry.bind(input.jobUuid, ref);
+        continue;
+      }
+      // Accepted, but the job cannot run (the miner is stopping, or the partition filled up meanwhile): its slot goes
+      // back and the validator is told, as for an executor that failed to start.
+      desks.get(executorClass)?.cancel(input.token);
+      registry.remove(input.jobUuid);
+      logger.warn('accepted job could not be started', { jobUuid: input.jobUuid, stopping: !alive });
+      input.session.connection.send({
+        type: 'connection.send',
+        message: minerHordeFailed(input.jobUuid, 'executor_spinup_failed', 'Miner could not start the job'),
+      });
+      metrics.jobs.add(1, { outcome: 'horde_failed' });
+    }
+  };
 
   const sessionServices: ValidatorSessionServices = {
     standing: (validatorHotkey) => {
@@ -434,63 +500,71 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
       const jobUuid = request.job_uuid;
       if (registry.has(jobUuid)) return { kind: 'duplicate' };
       const token = newToken(jobUuid);
-      const desk = desks.get(request.executor_class);
+      const executorClass = request.executor_class;
+      const desk = desks.get(executorClass);
       // The slot is taken now, before the job exists: the job starts knowing whether to accept.
       const reservation = desk === undefined ? 'unknown_class' : desk.reserve(token, jobUuid);
+      const partition = jobPartitionOf(jobUuid, JOB_SUPERVISOR_PARTITIONS);
       const childId = `job:${jobUuid}`;
-      const input: MinerJobInput = {
+      const entry = { jobUuid, token, validatorHotkey, executorClass, childId };
+      const input = (acceptSent: boolean): MinerJobInput => ({
         jobUuid,
         token,
         validatorHotkey,
         initialRequest: request,
         session,
         receivedAtMs,
-        timings: jobTimings(request.executor_class),
-        pool: poolRef(request.executor_class),
+        timings: jobTimings(executorClass),
+        pool: poolRef(executorClass),
         reservation,
+        acceptSent,
         receiptStore: receiptStoreRef(),
         signStreamingReady: (fields) => signStreamingReady(hotkey, fields),
         clock,
-        observer: {
-          reservation: (outcome, latencyMs) => {
-            metrics.reservations.add(1, { executor_class: request.executor_class, outcome });
-            metrics.reservationLatencyMs.record(latencyMs, { executor_class: request.executor_class, outcome });
-          },
-          ended: (outcome) => metrics.jobs.add(1, { outcome }),
-          dropped: (queue) => metrics.droppedMessages.add(1, { queue }),
-          log: (level, msg, fields) => logger.log(level, msg, fields),
-        },
-      };
-      const jobs = jobsRef(jobUuid);
-      // Registered first: the job may need to be found (by its token) as soon as it runs.
-      const placeholder = { jobUuid, token, validatorHotkey, executorClass: request.executor_class, childId };
-      jobs.send({
-        type: 'supervisor.start_child',
-        spec: { id: childId, logic: minerJobMachine, input, restart: 'temporary', shutdownMs: JOB_SHUTDOWN_MS } satisfies ChildSpec,
+        observer: jobObserver(executorClass),
       });
-      const ref = (jobs.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children[childId];
-      if (ref === undefined) {
+      if (reservation !== 'reserved') {
+        // Declined (busy, draining, no such class): the job actor queries the excuses and answers, as before.
+        const ref = startJobActor(partition, childId, input(false));
+        if (ref === undefined) return { kind: 'refused', reason: 'too many jobs' };
+        registry.add({ ...entry, ref });
+        return { kind: 'started' };
+      }
+      if (partitionLoad(partition) >= JOBS_PER_PARTITION) {
         desk?.cancel(token);
         return { kind: 'refused', reason: 'too many jobs' };
       }
-      desk?.bind(token, ref);
-      registry.add({ ...placeholder, ref });
+      // Accepted before the job actor exists (the actor's start is most of a request's cost): the JobStarted receipt
+      // is queued first (the receipt store is a FIFO: a later decline's excuse query sees it), then the accept goes.
+      // The actor starts once the burst has been answered; until then the registry holds what is sent to it.
+      receiptStoreRef().send({
+        type: 'receipts.submit',
+        payload: request.job_started_receipt_payload,
+        validatorSignature: request.job_started_receipt_signature,
+        expectedValidatorHotkey: validatorHotkey,
+      } satisfies ReceiptStoreEvent);
+      session.connection.send({ type: 'connection.send', message: { message_type: 'V0AcceptJobRequest', job_uuid: jobUuid } });
+      const latencyMs = clock.nowMs() - receivedAtMs;
+      registry.add({ ...entry, ref: undefined });
+      deferredStarts.push({ partition, childId, input: input(true), latencyMs });
+      pendingPerPartition[partition] = (pendingPerPartition[partition] ?? 0) + 1;
+      if (deferredStarts.length === 1) setImmediate(startDeferredJobs);
       return { kind: 'started' };
     },
     attachJobs: (validatorHotkey, session) => {
       for (const entry of registry.ofValidator(validatorHotkey)) {
-        entry.ref.send({ type: 'job.validator.attached', link: session } satisfies MinerJobEvent);
+        toJob(entry, { type: 'job.validator.attached', link: session });
       }
     },
     detachJobs: (validatorHotkey, sessionId) => {
       for (const entry of registry.ofValidator(validatorHotkey)) {
-        entry.ref.send({ type: 'job.validator.detached', sessionId } satisfies MinerJobEvent);
+        toJob(entry, { type: 'job.validator.detached', sessionId });
       }
     },
     routeJobRequest: (validatorHotkey, message, from) => {
       const entry = registry.get(message.job_uuid);
       if (entry === undefined || entry.validatorHotkey !== validatorHotkey) return false;
-      entry.ref.send({ type: 'job.validator.message', message, from } satisfies MinerJobEvent);
+      toJob(entry, { type: 'job.validator.message', message, from });
       return true;
     },
     submitReceipt: (validatorHotkey, message) => {
@@ -517,7 +591,7 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
       const claim = registry.claim(token, (ref) =>
         (ref.getSnapshot() as { matches(value: unknown): boolean }).matches({ active: 'awaitingExecutor' }),
       );
-      if (claim.ok) return { ok: true, job: claim.entry.ref };
+      if (claim.ok) return { ok: true, job: claim.entry.ref! };
       const details =
         claim.refusal === 'token_used'
           ? `Job with token ${token} already has an executor`
@@ -568,7 +642,7 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
                 policy: CONNECTION_POLICY(),
                 clock,
                 name: `jobs:${k}`,
-                maxChildren: Math.ceil(MAX_DYNAMIC_CHILDREN / JOB_SUPERVISOR_PARTITIONS),
+                maxChildren: JOBS_PER_PARTITION,
               },
               restart: 'permanent',
               shutdownMs: 10_000,

@@ -6,6 +6,7 @@ import {
   DRAIN_GRACE_MS,
   EXECUTOR_EXIT_GRACE_AFTER_JOB_MS,
   EXECUTOR_HEALTH_CHECK_INTERVAL_MS,
+  EXECUTOR_STANDBY_COUNT,
   EXECUTOR_STARTUP_TIME_LIMIT_MS,
   EXECUTOR_STOP_GRACE_MS,
   EXECUTOR_TTL_MS,
@@ -88,6 +89,16 @@ export const minerSettings = defineSettings({
     doc: 'Command of the process backend. Default: this node binary running this checkout\'s bin/horde.js executor.',
     env: 'HORDE_MINER_EXECUTOR_COMMAND',
     optional: true,
+  }),
+  executorStandby: setting.int({
+    doc:
+      'Warm standby executors the process backend keeps started (`horde executor --standby`, modules loaded, waiting ' +
+      'for a token): a job that finds one skips the process start (~1 s). Each costs an idle process\'s memory; ' +
+      '0 starts every executor cold. A custom --executor-command must understand --standby.',
+    env: 'HORDE_MINER_EXECUTOR_STANDBY',
+    default: EXECUTOR_STANDBY_COUNT,
+    min: 0,
+    max: 64,
   }),
   executorEnv: setting.list({
     doc: 'Extra KEY=VALUE environment for every executor (e.g. HORDE_EXECUTOR_STARTUP_TIME_LIMIT_MS=8000).',

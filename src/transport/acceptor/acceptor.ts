@@ -16,6 +16,7 @@ import {
 } from '../reliable';
 import { closeEventFor, CloseCode } from './closeCodes';
 import { connectionMachine, type ConnectionInput, type ConnectionRoleLogic, type ConnectionTimings } from './connection.machine';
+import { withFastFrames } from './fastFrames';
 import type { ConnectionBehaviour, ConnectionShutdownEvent } from './connection.types';
 import {
   ACCEPTOR_DEFAULT_AUTH_DEADLINE_MS,
@@ -353,12 +354,14 @@ export class Acceptor {
         if (input.reliable !== undefined) this.sessions.release(input.reliable.session, input.connectionId);
       },
     });
-    const machine = connectionMachine.provide({
-      actors: {
-        socket: socketActor,
-        role: spec.behaviour as unknown as ConnectionRoleLogic,
-      },
-    });
+    const machine = withFastFrames(
+      connectionMachine.provide({
+        actors: {
+          socket: socketActor,
+          role: spec.behaviour as unknown as ConnectionRoleLogic,
+        },
+      }),
+    );
     return {
       spec,
       compiled: compilePattern(spec.path),

@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
+import { JOB_TITLE_PREFIX, STANDBY_TITLE } from '../../../src/actors/executor/settings';
 
 const REPO = join(__dirname, '..', '..', '..');
 
@@ -108,8 +109,13 @@ export async function startMinerProcess(options: {
   };
 }
 
-/** PIDs of live executor processes started for `hordeId` (found by `HORDE_ID=<hordeId>` in their environment). */
-export function executorPids(hordeId: string): number[] {
+/** The command line (or the title it set) of process `pid`, NUL-separated parts joined by spaces. */
+function cmdlineOf(pid: string): string {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+/g, ' ').trim();
+}
+
+/** PIDs of live (not zombie) processes started for `hordeId` (found by `HORDE_ID=<hordeId>` in their environment). */
+function hordePids(hordeId: string): number[] {
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -127,13 +133,45 @@ export function executorPids(hordeId: string): number[] {
   return pids;
 }
 
-/** PID of the executor serving `jobUuid` (its token starts with the job uuid). */
+/**
+ * True for an idle warm standby executor: its process title says so until a job takes it (and before it has set the
+ * title, its command line still ends in --standby).
+ */
+function isIdleStandby(pid: number): boolean {
+  try {
+    const cmdline = cmdlineOf(String(pid));
+    return cmdline.startsWith(STANDBY_TITLE) || cmdline.endsWith(' --standby');
+  } catch {
+    return false;
+  }
+}
+
+/** PIDs of live executor processes with a job (idle warm standbys excluded) started for `hordeId`. */
+export function executorPids(hordeId: string): number[] {
+  return hordePids(hordeId).filter((pid) => !isIdleStandby(pid));
+}
+
+/** PIDs of idle warm standby executors of `hordeId`. */
+export function standbyPids(hordeId: string): number[] {
+  return hordePids(hordeId).filter(isIdleStandby);
+}
+
+/** Every live process of `hordeId`: executors with a job and idle standbys. */
+export function everyExecutorPid(hordeId: string): number[] {
+  return hordePids(hordeId);
+}
+
+/**
+ * PID of the executor serving `jobUuid`: a cold one has its token (starting with the job uuid) in its environment, a
+ * warm standby that took the job shows the job uuid in its process title.
+ */
 export function executorPidOf(jobUuid: string): number | undefined {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const environ = readFileSync(`/proc/${name}/environ`, 'utf8').split('\0');
       if (environ.some((entry) => entry.startsWith(`EXECUTOR_TOKEN=${jobUuid}-`))) return Number(name);
+      if (cmdlineOf(name) === `${JOB_TITLE_PREFIX}${jobUuid}`) return Number(name);
     } catch {
       // not ours
     }
@@ -165,12 +203,13 @@ export async function heldSlots(httpUrl: string): Promise<number> {
 
 /**
  * Waits until no executor process and no job container of `hordeId` remain (and, given the miner's URL, until its
- * pools hold no slot: an executor's slot is freed only after the miner swept its leftovers).
+ * pools hold no slot: an executor's slot is freed only after the miner swept its leftovers). Given the URL the miner
+ * still runs, so its idle warm standbys may stay; without it every process counts, standbys included.
  */
 export async function nothingLeft(docker: Dockerode, hordeId: string, timeoutMs = 15_000, httpUrl?: string): Promise<void> {
   await eventually(
     async () =>
-      executorPids(hordeId).length === 0 &&
+      (httpUrl === undefined ? everyExecutorPid(hordeId) : executorPids(hordeId)).length === 0 &&
       (await hordeContainers(docker, hordeId)).length === 0 &&
       (httpUrl === undefined || (await heldSlots(httpUrl)) === 0),
     timeoutMs,

@@ -5,6 +5,7 @@ import {
   type ConnectionRoleLogic,
 } from '../../../src/transport/acceptor/connection.machine';
 import type { ConnectionRoleEvent } from '../../../src/transport/acceptor/connection.types';
+import { withFastFrames } from '../../../src/transport/acceptor/fastFrames';
 import { ConnectionRegistry } from '../../../src/transport/acceptor/registry';
 import type { SocketActorInput, SocketCommand, SocketEvent } from '../../../src/transport/acceptor/socket.types';
 import { manualClock } from '../../../src/util/clock';
@@ -66,9 +67,12 @@ interface Harness {
   roleLog: ConnectionRoleEvent<Json>[];
   registry: ConnectionRegistry;
   telemetry: TestMetrics;
+  slowEvents: string[];
 }
 
 const running: Harness[] = [];
+/** Every behaviour below holds for the bare machine and for the acceptor's `withFastFrames` wrapper of it. */
+let fastFrames = false;
 
 function start(overrides: Partial<ConnectionInput> = {}): Harness {
   const clock = new SimulatedClock();
@@ -92,10 +96,18 @@ function start(overrides: Partial<ConnectionInput> = {}): Harness {
     clock: wall,
     ...overrides,
   };
-  const machine = connectionMachine.provide({ actors: { socket: socket.logic, role: recordingRole(roleLog) } });
+  const provided = connectionMachine.provide({ actors: { socket: socket.logic, role: recordingRole(roleLog) } });
+  // Events the wrapped machine itself transitions on (with fast frames: those the fast path left to it).
+  const slowEvents: string[] = [];
+  const transition = provided.transition.bind(provided);
+  provided.transition = (snapshot, event, scope) => {
+    slowEvents.push(event.type);
+    return transition(snapshot, event, scope);
+  };
+  const machine = fastFrames ? withFastFrames(provided) : provided;
   const actor = createActor(machine, { input, clock });
   actor.start();
-  const harness = { actor, clock, wall, socket, roleLog, registry, telemetry };
+  const harness = { actor, clock, wall, socket, roleLog, registry, telemetry, slowEvents };
   running.push(harness);
   return harness;
 }
@@ -109,7 +121,14 @@ afterEach(async () => {
 
 const closeCommands = (h: Harness) => h.socket.commands.filter((c) => c.type === 'socket.close' || c.type === 'socket.terminate');
 
-describe('connection machine', () => {
+describe.each([
+  ['connection machine', false],
+  ['connection machine with fast frames', true],
+])('%s', (_name, fast) => {
+  beforeAll(() => {
+    fastFrames = fast;
+  });
+
   it('starts awaiting authentication, registered, with the heartbeat quiet', () => {
     const h = start();
     expect(h.actor.getSnapshot().value).toEqual({ open: { session: 'awaitingAuth', liveness: 'quiet' } });
@@ -306,5 +325,32 @@ describe('connection machine', () => {
     expect(await h.telemetry.sum('horde_acceptor_open_connections', { route: 'validator' })).toBe(1);
     h.socket.emit({ type: 'socket.closed', code: 1000, reason: '' });
     expect(await h.telemetry.sum('horde_acceptor_open_connections', { route: 'validator' })).toBe(0);
+  });
+});
+
+describe('fast frames', () => {
+  beforeAll(() => {
+    fastFrames = true;
+  });
+
+  it('hands an inbound frame to the role and writes an answer without a macrostep of the connection', () => {
+    const h = start();
+    const before = h.actor.getSnapshot();
+    h.slowEvents.length = 0;
+    h.socket.emit({ type: 'socket.message', text: '{"a":1}' });
+    h.actor.send({ type: 'connection.send', message: { b: 2 } });
+    expect(h.slowEvents).toEqual([]);
+    expect(h.actor.getSnapshot()).toBe(before);
+    expect(h.roleLog).toEqual([{ type: 'connection.message', message: { a: 1 } }]);
+    expect(h.socket.commands).toEqual([{ type: 'socket.send', text: '{"b":2}' }]);
+  });
+
+  it('leaves a closing connection to the machine: a send is dropped, not written', () => {
+    const h = start();
+    h.actor.send({ type: 'connection.close', code: 1000, reason: 'bye' });
+    h.slowEvents.length = 0;
+    h.actor.send({ type: 'connection.send', message: { late: true } });
+    expect(h.slowEvents).toEqual(['connection.send']);
+    expect(h.socket.commands.filter((c) => c.type === 'socket.send')).toEqual([]);
   });
 });

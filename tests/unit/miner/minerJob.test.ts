@@ -70,7 +70,9 @@ afterEach(() => {
   for (const actor of started.splice(0)) actor.stop();
 });
 
-function setup(options: { pool?: boolean; request?: V0InitialJobRequest; reservation?: JobReservation; waitedMs?: number } = {}) {
+function setup(
+  options: { pool?: boolean; request?: V0InitialJobRequest; reservation?: JobReservation; waitedMs?: number; acceptSent?: boolean } = {},
+) {
   const { sim, clock } = simulatedTime(1_700_000_000_000);
   const sent: Sent[] = [];
   const named = (name: string): AnyActorRef => {
@@ -103,6 +105,7 @@ function setup(options: { pool?: boolean; request?: V0InitialJobRequest; reserva
     timings: TIMINGS,
     pool: options.pool === false ? undefined : pool,
     reservation: options.reservation ?? (options.pool === false ? 'unknown_class' : 'reserved'),
+    ...(options.acceptSent === undefined ? {} : { acceptSent: options.acceptSent }),
     receiptStore: store,
     signStreamingReady: (f) => `sig(${f.job_uuid}:${f.ip}:${f.port}:${f.public_key})`,
     clock,
@@ -140,6 +143,21 @@ describe('miner job: reservation', () => {
     expect(t.messagesTo('validator-1')).toEqual([{ message_type: 'V0AcceptJobRequest', job_uuid: JOB }]);
     expect(t.reservations).toEqual([{ outcome: 'reserved', latencyMs: 3 }]);
     expect(state(t.job)).toBe('{"active":"awaitingExecutor"}');
+  });
+
+  it('starts active without a second receipt or accept when the miner already accepted for it', () => {
+    const t = setup({ acceptSent: true });
+    expect(t.sent).toEqual([]);
+    expect(t.reservations).toEqual([]);
+    expect(state(t.job)).toBe('{"active":"awaitingExecutor"}');
+    t.connectExecutor();
+    expect(t.to('executor')[0]).toMatchObject({ type: 'connection.send', message: { message_type: 'V0InitialJobRequest' } });
+  });
+
+  it('still declines busy (receipt, then excuses) when told the accept was sent but no slot was reserved', () => {
+    const t = setup({ acceptSent: true, reservation: 'busy' });
+    expect(t.sent.map((s) => `${s.to}:${s.event.type}`)).toEqual(['store:receipts.submit', 'store:receipts.find_excuses']);
+    expect(state(t.job)).toBe('"declining"');
   });
 
   it('declines busy with the excuse receipts the store finds, queried at the request receipt time', () => {

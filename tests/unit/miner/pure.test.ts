@@ -92,6 +92,31 @@ describe('job registry', () => {
     expect(registry.claim('a-t', isWaiting)).toEqual({ ok: false, refusal: 'token_used' });
   });
 
+  it('holds what is sent to a job not started yet and hands it over, in order, once its actor is bound', () => {
+    const registry = new JobRegistry(2);
+    registry.add({ ...entry('a'), ref: undefined });
+    const job = registry.get('a')!;
+    expect(registry.claim('a-t', () => true)).toEqual({ ok: false, refusal: 'not_waiting' });
+    expect(registry.send(job, { type: 'first' })).toBe('queued');
+    expect(registry.send(job, { type: 'second' })).toBe('queued');
+    expect(registry.send(job, { type: 'third' })).toBe('dropped');
+    const received: string[] = [];
+    const actor = { waiting: true, send: (event: { type: string }) => void received.push(event.type) } as unknown as AnyActorRef;
+    registry.bind('a', actor);
+    expect(received).toEqual(['first', 'second']);
+    expect(registry.send(job, { type: 'later' })).toBe('sent');
+    expect(received).toEqual(['first', 'second', 'later']);
+    expect(registry.claim('a-t', isWaiting).ok).toBe(true);
+  });
+
+  it('forgets a job whose actor was never started', () => {
+    const registry = new JobRegistry();
+    registry.add({ ...entry('a'), ref: undefined });
+    registry.remove('a');
+    expect(registry.size).toBe(0);
+    expect(registry.ofValidator('v')).toEqual([]);
+  });
+
   it('refuses a second job with the same uuid and forgets a job by its child id', () => {
     const registry = new JobRegistry();
     expect(registry.add(entry('a'))).toBe(true);
