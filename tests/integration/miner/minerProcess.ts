@@ -207,12 +207,20 @@ export async function heldSlots(httpUrl: string): Promise<number> {
  * still runs, so its idle warm standbys may stay; without it every process counts, standbys included.
  */
 export async function nothingLeft(docker: Dockerode, hordeId: string, timeoutMs = 15_000, httpUrl?: string): Promise<void> {
-  await eventually(
-    async () =>
-      (httpUrl === undefined ? everyExecutorPid(hordeId) : executorPids(hordeId)).length === 0 &&
-      (await hordeContainers(docker, hordeId)).length === 0 &&
-      (httpUrl === undefined || (await heldSlots(httpUrl)) === 0),
-    timeoutMs,
-    `no executor process or container of ${hordeId}`,
-  );
+  let left = '';
+  try {
+    await eventually(
+      async () => {
+        const pids = httpUrl === undefined ? everyExecutorPid(hordeId) : executorPids(hordeId);
+        const containers = await hordeContainers(docker, hordeId);
+        const held = httpUrl === undefined ? 0 : await heldSlots(httpUrl);
+        left = `executor pids [${pids.map((pid) => `${pid} ${cmdlineOf(String(pid)).slice(0, 80)}`).join('; ')}], containers ${containers.length}, held slots ${held}`;
+        return pids.length === 0 && containers.length === 0 && held === 0;
+      },
+      timeoutMs,
+      `no executor process or container of ${hordeId}`,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; still there: ${left}`, { cause: error });
+  }
 }
