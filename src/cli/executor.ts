@@ -18,14 +18,8 @@ import { EXIT_CODES, jobUuidFromToken } from '../machines/jobReport';
 import { createLogger, type Logger } from '../telemetry/logger';
 import type { TelemetryHandle } from '../telemetry/setup';
 import { toError } from '../util/errors';
-import type { CommandIo } from './keys';
+import { processIo, type CommandIo } from './io';
 
-const processIo: CommandIo = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  env: process.env,
-  cwd: process.cwd(),
-};
 
 const SUMMARY =
   'Runs one job for a miner and exits: dials <miner address>/v0.1/executor_interface/<token>, waits for the job, ' +

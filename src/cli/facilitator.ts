@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import type { FacilitatorHandle } from '../actors/facilitator/facilitator';
 import { facilitatorSettings, type FacilitatorConfig } from '../actors/facilitator/settings';
 import { ConfigError, loadConfig } from '../config';
-import type { CommandIo } from './keys';
+import { processIo, type CommandIo } from './io';
 import { openRoleRuntime, ROLE_EXIT_CODES, runRole } from './roleRuntime';
 
 /*
@@ -21,12 +21,6 @@ const lazy = {
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-const processIo: CommandIo = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  env: process.env,
-  cwd: process.cwd(),
-};
 
 const SUMMARY =
   'Serves the REST API (/auth/nonce, /auth/login, /api/v1/job-docker/, /api/v1/jobs/, /api/v1/jobs/<uuid>/, ' +

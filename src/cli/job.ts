@@ -9,7 +9,7 @@ import { ConfigError, defineSettings, loadConfig, setting } from '../config';
 import type { StatusHistoryEntry } from '../sdk/facilitatorApi';
 import { toError } from '../util/errors';
 import type { LocalCluster } from './cluster';
-import type { CommandIo } from './keys';
+import { processIo, type CommandIo } from './io';
 import { UP_CLUSTER_FILE, UP_DEFAULT_DATA_DIR, type ClusterFile } from './up';
 
 /* eslint-disable @typescript-eslint/no-require-imports -- loaded when the command runs (see main.ts) */
@@ -50,12 +50,6 @@ const jobRunSettings = defineSettings({
   attempts: setting.int({ doc: 'Job attempts (each a new job) before giving up.', default: 1, min: 1, max: 10 }),
 });
 
-const processIo: CommandIo = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  env: process.env,
-  cwd: process.cwd(),
-};
 
 /** Human names of the stages shown while a job runs. */
 export const STAGE_LABELS: Readonly<Record<string, string>> = {

@@ -6,20 +6,10 @@ import { ConfigError, defineSettings, loadConfig, setting } from '../config';
 import { devHotkey, generateHotkey, initCrypto, saveKeyFile } from '../crypto';
 import { HordeError } from '../util/errors';
 
-/** Where a command writes; injectable so tests read what a user would see. */
-export interface CommandIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly cwd: string;
-}
+import { processIo, type CommandIo } from './io';
 
-const processIo: CommandIo = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  env: process.env,
-  cwd: process.cwd(),
-};
+export type { CommandIo } from './io';
+
 
 /** Key name used when `--name` is not given. */
 export const DEFAULT_KEY_NAME = 'hotkey';

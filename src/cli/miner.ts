@@ -9,8 +9,8 @@ import { ConfigError, loadConfig } from '../config';
 import type { Hotkey } from '../crypto';
 import type { Logger } from '../telemetry/logger';
 import { toError } from '../util/errors';
-import type { CommandIo } from './keys';
-import { openRoleRuntime, ROLE_EXIT_CODES, runRole } from './roleRuntime';
+import { processIo, type CommandIo } from './io';
+import { openRoleRuntime, ROLE_EXIT_CODES, roleHotkey, runRole } from './roleRuntime';
 
 /*
  * Everything heavy (the OpenTelemetry SDK, better-sqlite3, dockerode, the actor system) is required only when the
@@ -30,12 +30,6 @@ const lazy = {
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-const processIo: CommandIo = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  env: process.env,
-  cwd: process.cwd(),
-};
 
 const SUMMARY =
   'Serves validators (/v0.1/validator_interface/<hotkey>) and their executors (/v0.1/executor_interface/<token>) on ' +
@@ -45,15 +39,6 @@ const SUMMARY =
 /** Exit codes of `horde miner`. */
 export const MINER_EXIT_CODES = ROLE_EXIT_CODES;
 
-async function hotkeyOf(config: MinerConfig, cwd: string): Promise<Hotkey> {
-  if (config.hotkeyFile !== undefined && config.devKey !== undefined) {
-    throw new ConfigError(['give either --hotkey-file or --dev-key, not both']);
-  }
-  const { devHotkey, loadKeyFile } = lazy.crypto();
-  if (config.hotkeyFile !== undefined) return loadKeyFile(resolve(cwd, config.hotkeyFile));
-  if (config.devKey !== undefined) return devHotkey(config.devKey);
-  throw new ConfigError(['a miner hotkey is required: --hotkey-file FILE (or HORDE_MINER_HOTKEY_FILE), or --dev-key NAME']);
-}
 
 function envOf(items: readonly string[]): Record<string, string> {
   const env: Record<string, string> = {};
@@ -135,7 +120,7 @@ export async function minerCommand(args: readonly string[], io: CommandIo = proc
   let hotkey: Hotkey;
   try {
     await lazy.crypto().initCrypto();
-    hotkey = await hotkeyOf(config, io.cwd);
+    hotkey = await roleHotkey(config, { role: 'miner', cwd: io.cwd });
   } catch (error) {
     io.stderr(`horde miner: ${toError(error).message}\n`);
     return MINER_EXIT_CODES.usage;

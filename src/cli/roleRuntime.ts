@@ -4,15 +4,18 @@
  * in reverse order on every path.
  */
 import { resolve } from 'node:path';
+import { ConfigError } from '../config';
+import type { Hotkey } from '../crypto';
 import type { MetagraphProvider } from '../metagraph';
 import type { HordeInspector } from '../telemetry/inspector';
 import type { Logger } from '../telemetry/logger';
 import type { TelemetryHandle } from '../telemetry/setup';
 import { toError } from '../util/errors';
-import type { CommandIo } from './keys';
+import type { CommandIo } from './io';
 
 /* eslint-disable @typescript-eslint/no-require-imports -- heavy modules load only when a role runs (see main.ts) */
 const lazy = {
+  crypto: () => require('../crypto') as typeof import('../crypto'),
   metagraph: () => require('../metagraph') as typeof import('../metagraph'),
   telemetry: () => require('../telemetry/setup') as typeof import('../telemetry/setup'),
   inspector: () => require('../telemetry/inspector') as typeof import('../telemetry/inspector'),
@@ -21,6 +24,32 @@ const lazy = {
 
 /** Exit codes shared by the role commands. */
 export const ROLE_EXIT_CODES = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** How a role command was told its hotkey: exactly one of the two. */
+export interface HotkeySource {
+  readonly hotkeyFile?: string | undefined;
+  readonly devKey?: string | undefined;
+}
+
+/**
+ * The role's hotkey from `--hotkey-file` (a bittensor key file, relative to `cwd`) or `--dev-key` (a public
+ * development key). Throws a `ConfigError` when both or neither are given. Crypto must be initialised.
+ *
+ * @example
+ * ```ts
+ * const hotkey = await roleHotkey(config, { role: 'miner', cwd: io.cwd }); // env hint: HORDE_MINER_HOTKEY_FILE
+ * ```
+ */
+export async function roleHotkey(source: HotkeySource, options: { readonly role: string; readonly cwd: string }): Promise<Hotkey> {
+  if (source.hotkeyFile !== undefined && source.devKey !== undefined) {
+    throw new ConfigError(['give either --hotkey-file or --dev-key, not both']);
+  }
+  const { devHotkey, loadKeyFile } = lazy.crypto();
+  if (source.hotkeyFile !== undefined) return loadKeyFile(resolve(options.cwd, source.hotkeyFile));
+  if (source.devKey !== undefined) return devHotkey(source.devKey);
+  const envName = `HORDE_${options.role.toUpperCase()}_HOTKEY_FILE`;
+  throw new ConfigError([`a ${options.role} hotkey is required: --hotkey-file FILE (or ${envName}), or --dev-key NAME`]);
+}
 
 /** The process-wide resources a role runs on. */
 export interface RoleRuntime {

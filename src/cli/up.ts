@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError, defineSettings, loadConfig, setting } from '../config';
 import { toError } from '../util/errors';
 import type { LocalCluster } from './cluster';
-import type { CommandIo } from './keys';
+import { processIo, type CommandIo } from './io';
 
 /* eslint-disable @typescript-eslint/no-require-imports -- loaded when the command runs (see main.ts) */
 const lazy = {
@@ -49,12 +49,6 @@ const upSettings = defineSettings({
   verbose: setting.boolean({ doc: 'Print every log line of every role.', env: 'HORDE_UP_VERBOSE', default: false }),
 });
 
-const processIo: CommandIo = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  env: process.env,
-  cwd: process.cwd(),
-};
 
 /** The endpoint table `horde up` prints. */
 export function describeCluster(cluster: LocalCluster): string {

@@ -8,8 +8,8 @@ import type { ValidatorHandle } from '../actors/validator/validator';
 import { ConfigError, loadConfig } from '../config';
 import type { Hotkey } from '../crypto';
 import { toError } from '../util/errors';
-import type { CommandIo } from './keys';
-import { openRoleRuntime, ROLE_EXIT_CODES, runRole } from './roleRuntime';
+import { processIo, type CommandIo } from './io';
+import { openRoleRuntime, ROLE_EXIT_CODES, roleHotkey, runRole } from './roleRuntime';
 
 /*
  * Everything heavy (the OpenTelemetry SDK, better-sqlite3, the actor system) is required only when the command runs:
@@ -25,12 +25,6 @@ const lazy = {
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-const processIo: CommandIo = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  env: process.env,
-  cwd: process.cwd(),
-};
 
 const SUMMARY =
   'Dials the facilitator (--facilitator-url), takes its jobs, routes each to a miner of the metagraph by their ' +
@@ -41,15 +35,6 @@ const SUMMARY =
 /** Exit codes of `horde validator`. */
 export const VALIDATOR_EXIT_CODES = ROLE_EXIT_CODES;
 
-async function hotkeyOf(config: ValidatorConfig, cwd: string): Promise<Hotkey> {
-  if (config.hotkeyFile !== undefined && config.devKey !== undefined) {
-    throw new ConfigError(['give either --hotkey-file or --dev-key, not both']);
-  }
-  const { devHotkey, loadKeyFile } = lazy.crypto();
-  if (config.hotkeyFile !== undefined) return loadKeyFile(resolve(cwd, config.hotkeyFile));
-  if (config.devKey !== undefined) return devHotkey(config.devKey);
-  throw new ConfigError(['a validator hotkey is required: --hotkey-file FILE (or HORDE_VALIDATOR_HOTKEY_FILE), or --dev-key NAME']);
-}
 
 /**
  * `horde validator [options]`: runs until SIGTERM/SIGINT, then stops and exits. Returns the exit code: 0 stopped
@@ -83,7 +68,7 @@ export async function validatorCommand(args: readonly string[], io: CommandIo = 
   let hotkey: Hotkey;
   try {
     await lazy.crypto().initCrypto();
-    hotkey = await hotkeyOf(config, io.cwd);
+    hotkey = await roleHotkey(config, { role: 'validator', cwd: io.cwd });
   } catch (error) {
     io.stderr(`horde validator: ${toError(error).message}\n`);
     return VALIDATOR_EXIT_CODES.usage;

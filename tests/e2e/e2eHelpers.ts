@@ -8,7 +8,7 @@ import Dockerode from 'dockerode';
 import type { LocalCluster } from '../../src/cli/cluster';
 import { devHotkey, initCrypto } from '../../src/crypto';
 import { HordeClient } from '../../src/sdk';
-import { everyExecutorPid, executorPids } from '../integration/miner/minerProcess';
+import { hordeContainers, nothingLeft } from '../integration/miner/minerProcess';
 
 export const E2E_IMAGE = process.env['HORDE_TEST_IMAGE'] ?? 'horde-testjob:local';
 
@@ -50,24 +50,16 @@ export function docker(): Dockerode {
 }
 
 /** Containers of this cluster (running or not). */
-export async function containersOf(cluster: LocalCluster): Promise<Dockerode.ContainerInfo[]> {
-  return docker().listContainers({ all: true, filters: { label: [`horde.id=${cluster.hordeId}`] } });
+export function containersOf(cluster: LocalCluster): Promise<Dockerode.ContainerInfo[]> {
+  return hordeContainers(docker(), cluster.hordeId);
 }
 
 /**
- * Polls until no executor process and no container of the cluster remain. While the cluster's miner runs it keeps a
- * warm standby executor (idle, no job): that one is allowed unless `idleStandbysAllowed` is false (its miner is gone,
- * so the standby must have exited too).
+ * Polls until no executor process and no container of the cluster remain (`nothingLeft`). While the cluster's miner
+ * runs it keeps a warm standby executor (idle, no job): that one is allowed, and the miner must hold no slot, unless
+ * `idleStandbysAllowed` is false (its miner is gone, so the standby must have exited too).
  */
 export async function nothingRunning(cluster: LocalCluster, timeoutMs = 30_000, { idleStandbysAllowed = true } = {}): Promise<void> {
-  const start = Date.now();
-  for (;;) {
-    const pids = idleStandbysAllowed ? executorPids(cluster.hordeId) : everyExecutorPid(cluster.hordeId);
-    const containers = await containersOf(cluster);
-    if (pids.length === 0 && containers.length === 0) return;
-    if (Date.now() - start > timeoutMs) {
-      throw new Error(`left behind after ${timeoutMs} ms: executor pids ${pids.join(',') || 'none'}, containers ${containers.map((c) => c.Id.slice(0, 12)).join(',') || 'none'}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  const minerUrl = idleStandbysAllowed ? cluster.processes.find((p) => p.role === 'miner')?.url : undefined;
+  await nothingLeft(docker(), cluster.hordeId, timeoutMs, minerUrl);
 }

@@ -2,13 +2,11 @@
  * Helpers for facilitator integration tests: a real `horde facilitator` process, a plain `ws` client playing a
  * validator, and a small REST client playing the SDK (nonce → login → signed create).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
 import { buildAuthenticationRequest, buildLoginRequest, signatureToHeaders, signJobBody, type Hotkey } from '../../../src/crypto';
 import { systemClock } from '../../../src/util/clock';
-
-const REPO = join(__dirname, '..', '..', '..');
+import { spawnRole } from '../../support/roleProcess';
 
 export interface FacilitatorProcess {
   readonly child: ChildProcess;
@@ -26,53 +24,28 @@ export async function startFacilitatorProcess(options: {
   port?: number;
   args?: readonly string[];
 }): Promise<FacilitatorProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(REPO, 'bin', 'horde.js'),
-      'facilitator',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(options.port ?? 0),
-      '--data-dir',
-      options.dataDir,
-      '--metagraph-file',
-      options.metagraphPath,
-      '--metagraph-poll-interval-ms',
-      '100',
-      ...options.whitelist.flatMap((key) => ['--whitelist', key]),
-      ...(options.args ?? []),
-    ],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HORDE_LOG_LEVEL: 'info' } },
-  );
-  const logs: string[] = [];
-  child.stderr.on('data', (chunk: Buffer) => {
-    logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
-    if (process.env['HORDE_TEST_FACILITATOR_LOGS'] === '1') process.stderr.write(chunk);
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const onData = (chunk: Buffer): void => {
-      out += chunk.toString('utf8');
-      const match = /horde facilitator listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (match !== null) {
-        child.stdout.off('data', onData);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout.on('data', onData);
-    void exited.then((code) => reject(new Error(`facilitator exited with ${code} before listening:\n${logs.join('\n')}`)));
-  });
-  child.stdout.resume();
+  const role = await spawnRole('facilitator', [
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(options.port ?? 0),
+    '--data-dir',
+    options.dataDir,
+    '--metagraph-file',
+    options.metagraphPath,
+    '--metagraph-poll-interval-ms',
+    '100',
+    ...options.whitelist.flatMap((key) => ['--whitelist', key]),
+    ...(options.args ?? []),
+  ]);
+  const exited = role.exited.then(({ code }) => code);
   return {
-    child,
-    httpUrl: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}/ws/v0/`,
-    logs,
+    child: role.child,
+    httpUrl: `http://127.0.0.1:${role.port}`,
+    wsUrl: `ws://127.0.0.1:${role.port}/ws/v0/`,
+    logs: role.logs,
     stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      void role.stop(signal);
       return exited;
     },
   };

@@ -3,14 +3,14 @@
  * and checks that nothing it started is left behind (executor processes found by their HORDE_ID environment,
  * job containers by their `horde.id` label).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { JOB_TITLE_PREFIX, STANDBY_TITLE } from '../../../src/actors/executor/settings';
-
-const REPO = join(__dirname, '..', '..', '..');
+import { processesOf } from '../../../src/cli/cluster';
+import { spawnRole } from '../../support/roleProcess';
 
 export interface MinerProcess {
   readonly child: ChildProcess;
@@ -47,53 +47,25 @@ export async function startMinerProcess(options: {
   hordeId: string;
   args?: readonly string[];
 }): Promise<MinerProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(REPO, 'bin', 'horde.js'),
-      'miner',
-      '--dev-key',
-      options.devKey,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--metagraph-file',
-      options.metagraphPath,
-      '--metagraph-poll-interval-ms',
-      '100',
-      '--data-dir',
-      options.dataDir,
-      '--horde-id',
-      options.hordeId,
-      ...(options.args ?? []),
-    ],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HORDE_LOG_LEVEL: process.env['HORDE_LOG_LEVEL'] ?? 'info' } },
-  );
-  const logs: string[] = [];
-  let buffered = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('utf8');
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    logs.push(...lines);
-    if (process.env['HORDE_TEST_MINER_LOGS'] === '1') for (const line of lines) process.stderr.write(`[miner] ${line}\n`);
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const onData = (chunk: Buffer): void => {
-      out += chunk.toString('utf8');
-      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (match !== null) {
-        child.stdout.off('data', onData);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout.on('data', onData);
-    void exited.then((code) => reject(new Error(`miner exited with ${code} before listening:\n${logs.join('\n')}`)));
-  });
-  child.stdout.resume();
+  const role = await spawnRole('miner', [
+    '--dev-key',
+    options.devKey,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--metagraph-file',
+    options.metagraphPath,
+    '--metagraph-poll-interval-ms',
+    '100',
+    '--data-dir',
+    options.dataDir,
+    '--horde-id',
+    options.hordeId,
+    ...(options.args ?? []),
+  ]);
+  const { child, port, logs } = role;
+  const exited = role.exited.then(({ code }) => code);
   return {
     child,
     wsUrl: `ws://127.0.0.1:${port}`,
@@ -114,30 +86,12 @@ function cmdlineOf(pid: string): string {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+/g, ' ').trim();
 }
 
-/** PIDs of live (not zombie) processes started for `hordeId` (found by `HORDE_ID=<hordeId>` in their environment). */
-function hordePids(hordeId: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const environ = readFileSync(`/proc/${name}/environ`, 'utf8').split('\0');
-      if (!environ.includes(`HORDE_ID=${hordeId}`)) continue;
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // A zombie (state Z) has exited; its parent just has not reaped it yet.
-      if (/^\d+ \(.*\) Z/.test(stat)) continue;
-      pids.push(Number(name));
-    } catch {
-      // Gone while we looked, or not ours.
-    }
-  }
-  return pids;
-}
 
 /**
  * True for an idle warm standby executor: its process title says so until a job takes it (and before it has set the
  * title, its command line still ends in --standby).
  */
-function isIdleStandby(pid: number): boolean {
+function isStandbyTitled(pid: number): boolean {
   try {
     const cmdline = cmdlineOf(String(pid));
     return cmdline.startsWith(STANDBY_TITLE) || cmdline.endsWith(' --standby');
@@ -146,19 +100,40 @@ function isIdleStandby(pid: number): boolean {
   }
 }
 
+/** The parent pid of `pid` (field 4 of /proc/<pid>/stat, after the parenthesised name). */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isInteger(parent) ? parent : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An idle standby, or a helper process it started (in a development checkout, tsx's esbuild service inherits the
+ * standby's HORDE_ID): both live as long as the standby and belong to it.
+ */
+function isIdleStandby(pid: number): boolean {
+  if (isStandbyTitled(pid)) return true;
+  const parent = parentOf(pid);
+  return parent !== undefined && isStandbyTitled(parent);
+}
+
 /** PIDs of live executor processes with a job (idle warm standbys excluded) started for `hordeId`. */
 export function executorPids(hordeId: string): number[] {
-  return hordePids(hordeId).filter((pid) => !isIdleStandby(pid));
+  return processesOf(hordeId).filter((pid) => !isIdleStandby(pid));
 }
 
 /** PIDs of idle warm standby executors of `hordeId`. */
 export function standbyPids(hordeId: string): number[] {
-  return hordePids(hordeId).filter(isIdleStandby);
+  return processesOf(hordeId).filter(isIdleStandby);
 }
 
 /** Every live process of `hordeId`: executors with a job and idle standbys. */
 export function everyExecutorPid(hordeId: string): number[] {
-  return hordePids(hordeId);
+  return processesOf(hordeId);
 }
 
 /**

@@ -2,11 +2,9 @@
  * Helpers for validator integration tests: a real `horde validator` process (node bin/horde.js validator) and the
  * metagraph file it reads (validators with stake, miners with their address).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-
-const REPO = join(__dirname, '..', '..', '..');
+import { spawnRole } from '../../support/roleProcess';
 
 export interface ValidatorProcess {
   readonly child: ChildProcess;
@@ -48,65 +46,24 @@ export async function startValidatorProcess(options: {
   dataDir: string;
   args?: readonly string[];
 }): Promise<ValidatorProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(REPO, 'bin', 'horde.js'),
-      'validator',
-      '--dev-key',
-      options.devKey,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--facilitator-url',
-      options.facilitatorUrl,
-      '--metagraph-file',
-      options.metagraphPath,
-      '--metagraph-poll-interval-ms',
-      '100',
-      '--data-dir',
-      options.dataDir,
-      ...(options.args ?? []),
-    ],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HORDE_LOG_LEVEL: process.env['HORDE_LOG_LEVEL'] ?? 'info' } },
-  );
-  const logs: string[] = [];
-  let buffered = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('utf8');
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    logs.push(...lines);
-    if (process.env['HORDE_TEST_VALIDATOR_LOGS'] === '1') for (const line of lines) process.stderr.write(`[validator] ${line}\n`);
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const onData = (chunk: Buffer): void => {
-      out += chunk.toString('utf8');
-      const match = /horde validator listening on http:\/\/127\.0\.0\.1:(\d+) \(hotkey \w+\)/.exec(out);
-      if (match !== null) {
-        child.stdout.off('data', onData);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout.on('data', onData);
-    void exited.then(({ code }) => reject(new Error(`validator exited with ${code} before listening:\n${logs.join('\n')}`)));
-  });
-  child.stdout.resume();
-  return {
-    child,
-    httpUrl: `http://127.0.0.1:${port}`,
-    logs,
-    exited,
-    stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
+  const role = await spawnRole('validator', [
+    '--dev-key',
+    options.devKey,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--facilitator-url',
+    options.facilitatorUrl,
+    '--metagraph-file',
+    options.metagraphPath,
+    '--metagraph-poll-interval-ms',
+    '100',
+    '--data-dir',
+    options.dataDir,
+    ...(options.args ?? []),
+  ]);
+  return { child: role.child, httpUrl: `http://127.0.0.1:${role.port}`, logs: role.logs, exited: role.exited, stop: role.stop };
 }
 
 /** Polls `/readyz` until it answers 200. */
