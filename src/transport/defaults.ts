@@ -97,3 +97,23 @@ export const DEFAULT_RELIABLE = false;
  * wait in the outbox, so a peer that stops acking exerts backpressure instead of growing memory. @default 1000
  */
 export const DEFAULT_RELIABLE_WINDOW = 1_000;
+
+/**
+ * A `QuietBatch` (quietBatch.ts) runs its work once no item came for this long: the burst of frames that produced
+ * the work has been served. Lower: the work may run between two waves of the same burst (a load generator that
+ * sends 100 frames takes ~10 ms, with gaps of a few ms when it is descheduled), in front of the answers still to
+ * send; higher: deferred work (job actor starts, receipt crypto) starts later after each burst. @default 5
+ */
+export const QUIET_BATCH_DEFAULT_QUIET_MS = 5;
+
+/**
+ * Longest a `QuietBatch` (quietBatch.ts) holds its first item, however long the stream of items goes on (a steady
+ * stream is never quiet). Higher: fewer, bigger batches under sustained load, started later. @default 100
+ */
+export const QUIET_BATCH_DEFAULT_MAX_DELAY_MS = 100;
+
+/**
+ * Items a `QuietBatch` (quietBatch.ts) holds; the push that reaches it runs the batch at once (nothing is dropped,
+ * the deferral just ends early). Callers bound their own work too. @default 10000
+ */
+export const QUIET_BATCH_DEFAULT_CAPACITY = 10_000;

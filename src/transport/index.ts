@@ -7,6 +7,7 @@ export * from './link';
 export * from './metrics';
 export * from './options';
 export * from './outbox';
+export * from './quietBatch';
 export * from './reconnect';
 export * from './socket';
 export * from './transport.machine';

@@ -45,6 +45,7 @@ import { supervisorMachine, type SupervisorDecisionEvent } from '../../superviso
 import { healthRoutes } from '../../telemetry/health';
 import { silentLogger, type Logger } from '../../telemetry/logger';
 import { createAcceptor, type Acceptor, type ConnectionBehaviour } from '../../transport/acceptor';
+import { QuietBatch } from '../../transport/quietBatch';
 import { systemClock, type Clock } from '../../util/clock';
 import { errorCode } from '../../util/errors';
 import type { ExecutorBackend } from './backends/types';
@@ -447,17 +448,23 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
     (pendingPerPartition[partition] ?? 0);
 
   /**
-   * Accepted jobs whose actors start in the next check phase (`setImmediate`): the initial requests of a burst that
-   * reach the event loop together are all answered before the first job actor is started. Bounded by the jobs
-   * supervisors' capacity (checked before accepting).
+   * Accepted jobs whose actors start once the burst of initial requests is over (no accept for a quiet window, see
+   * `QuietBatch`): every initial request of a burst is answered before the first job actor is started, even when the
+   * burst's frames reach the event loop over several turns (starting an actor costs about as much as answering a
+   * request). Bounded by the jobs supervisors' capacity (checked before accepting).
    */
-  const deferredStarts: Array<{ partition: number; childId: string; input: MinerJobInput; latencyMs: number }> = [];
+  interface DeferredStart {
+    readonly partition: number;
+    readonly childId: string;
+    readonly makeInput: () => MinerJobInput;
+    readonly latencyMs: number;
+  }
   const pendingPerPartition: number[] = [];
-  const startDeferredJobs = (): void => {
-    const batch = deferredStarts.splice(0);
+  const startDeferredJobs = (batch: readonly DeferredStart[]): void => {
     pendingPerPartition.length = 0;
     const alive = (actors.root?.getSnapshot() as { status: string } | undefined)?.status === 'active';
-    for (const { partition, childId, input, latencyMs } of batch) {
+    for (const { partition, childId, makeInput, latencyMs } of batch) {
+      const input = makeInput();
       const executorClass = input.initialRequest.executor_class;
       input.observer?.reservation('reserved', latencyMs);
       const ref = alive ? startJobActor(partition, childId, input) : undefined;
@@ -478,6 +485,11 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
       metrics.jobs.add(1, { outcome: 'horde_failed' });
     }
   };
+  const deferredStarts = new QuietBatch<DeferredStart>({
+    run: startDeferredJobs,
+    onError: (error) => logger.error('deferred job start failed', { error: error.message, code: errorCode(error) }),
+    clock,
+  });
 
   const sessionServices: ValidatorSessionServices = {
     standing: (validatorHotkey) => {
@@ -546,9 +558,9 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
       session.connection.send({ type: 'connection.send', message: { message_type: 'V0AcceptJobRequest', job_uuid: jobUuid } });
       const latencyMs = clock.nowMs() - receivedAtMs;
       registry.add({ ...entry, ref: undefined });
-      deferredStarts.push({ partition, childId, input: input(true), latencyMs });
       pendingPerPartition[partition] = (pendingPerPartition[partition] ?? 0) + 1;
-      if (deferredStarts.length === 1) setImmediate(startDeferredJobs);
+      // The job's input is built with its actor, after the burst: none of it is needed for the accept.
+      deferredStarts.push({ partition, childId, makeInput: () => input(true), latencyMs });
       return { kind: 'started' };
     },
     attachJobs: (validatorHotkey, session) => {
@@ -711,6 +723,8 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
   const drain = (graceMs = timings.drainGraceMs): Promise<void> => {
     draining ??= (async () => {
       if (state === 'serving') state = 'draining';
+      // Jobs already accepted start now: their executors are what the drain waits for.
+      deferredStarts.flush();
       logger.info('draining: no new jobs; waiting for running executors', { graceMs, held: occupancy.getSnapshot().context.held });
       everyPool({ type: 'pool.drain' });
       if (!(await waitFor(occupancy, noneHeld, graceMs))) {

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { keyFileOf, signReceiptPayload, verifyValidatorReceiptSignature, type Hotkey } from '../../crypto';
 import type { ReceiptPayload as CryptoReceiptPayload } from '../../crypto/receipts';
 import type { ReceiptPayload } from '../../protocol';
+import { QuietBatch } from '../../transport/quietBatch';
 import { toError } from '../../util/errors';
 import { RECEIPT_CRYPTO_NICE } from './defaults';
 import { ReceiptCryptoError } from './errors';
@@ -24,7 +25,7 @@ export interface ReceiptCrypto {
   close(): Promise<void>;
 }
 
-/** @internal worker protocol */
+/** @internal worker protocol: the worker gets arrays of these and answers each with a {@link CryptoReply}. */
 export type CryptoRequest =
   | { readonly id: number; readonly op: 'verify'; readonly payload: ReceiptPayload; readonly signature: string }
   | { readonly id: number; readonly op: 'sign'; readonly payload: ReceiptPayload };
@@ -133,12 +134,27 @@ export async function workerReceiptCrypto(miner: Hotkey, threads: number): Promi
     throw error;
   }
 
+  // Requests go to the workers once the burst that produced them is over, in one message per worker: the thread
+  // then signs while the event loop is idle instead of taking a core from it in the middle of a burst of accepts,
+  // and the burst pays one postMessage instead of one per receipt.
+  const outgoing = new QuietBatch<CryptoRequest>({
+    run: (requests) => {
+      if (closed) return; // their callers were rejected by close()
+      const perWorker = workers.map((): CryptoRequest[] => []);
+      for (const request of requests) perWorker[request.id % workers.length]!.push(request);
+      perWorker.forEach((batch, i) => {
+        if (batch.length > 0) workers[i]!.postMessage(batch);
+      });
+    },
+    onError: (error) => failAll(`crypto requests could not be posted: ${error.message}`),
+  });
+
   const call = (request: RequestWithoutId): Promise<boolean | string> => {
     if (closed) return Promise.reject(new ReceiptCryptoError('receipt crypto is closed'));
     const id = nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      workers[id % workers.length]!.postMessage({ ...request, id });
+      outgoing.push({ ...request, id });
     });
   };
 
@@ -149,6 +165,7 @@ export async function workerReceiptCrypto(miner: Hotkey, threads: number): Promi
     async close() {
       if (closed) return;
       closed = true;
+      outgoing.flush();
       failAll('receipt crypto is closed');
       await Promise.all(workers.map((w) => w.terminate()));
     },

@@ -28,17 +28,20 @@ async function serve(): Promise<void> {
   const data = workerData as { keyFile: unknown };
   const miner = hotkeyFromKeyFileJson(data.keyFile, 'the miner hotkey');
   const port = parentPort!;
-  port.on('message', (request: CryptoRequest) => {
-    let reply: CryptoReply;
-    try {
-      reply =
-        request.op === 'verify'
-          ? { id: request.id, ok: true, value: verifyValidatorReceiptSignature(request.payload, request.signature) }
-          : { id: request.id, ok: true, value: signReceiptPayload(miner, request.payload) };
-    } catch (error) {
-      reply = { id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) };
+  // Requests come in batches (see receiptCrypto.ts); each is answered as soon as it is done.
+  port.on('message', (requests: readonly CryptoRequest[]) => {
+    for (const request of requests) {
+      let reply: CryptoReply;
+      try {
+        reply =
+          request.op === 'verify'
+            ? { id: request.id, ok: true, value: verifyValidatorReceiptSignature(request.payload, request.signature) }
+            : { id: request.id, ok: true, value: signReceiptPayload(miner, request.payload) };
+      } catch (error) {
+        reply = { id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) };
+      }
+      port.postMessage(reply);
     }
-    port.postMessage(reply);
   });
   port.postMessage({ ready: true });
 }

@@ -30,6 +30,7 @@ import {
   ACCEPTOR_DEFAULT_RELIABLE_SESSION_TTL_MS,
   ACCEPTOR_DEFAULT_SHUTDOWN_GRACE_MS,
   ACCEPTOR_DEFAULT_SUPERVISOR_SHUTDOWN_MARGIN_MS,
+  ACCEPTOR_DEFAULT_WRITE_COALESCE_MAX_DELAY_MS,
 } from './defaults';
 import { AcceptorConfigError, AcceptorSupervisorFailedError } from './errors';
 import { createAcceptorMetrics, type AcceptorMetrics } from './metrics';
@@ -37,6 +38,7 @@ import { ConnectionRegistry } from './registry';
 import { ReliableSessionRegistry, type AcceptorReliableSession } from './reliableSessions';
 import { compilePattern, findRoute, pathnameOf, patternProblems, type CompiledPattern, type PathParams } from './routes';
 import { createWsSocketActor } from './socket.actor';
+import { WriteCoalescer } from './writeCoalescer';
 import type { SocketActorInput, SocketReliableInput } from './socket.types';
 
 /** A route's answer to an upgrade request, before the 101. */
@@ -99,6 +101,11 @@ export interface AcceptorOptions {
   readonly reliableSessions?: { readonly capacity?: number; readonly ttlMs?: number; readonly sendCapacity?: number };
   /** Grace `close()` gives when called without one. */
   readonly shutdownGraceMs?: number;
+  /**
+   * Longest a socket write is held to go out with the other writes of the event-loop turn (`writeCoalescer.ts`);
+   * 0 writes each message at once. Default {@link ACCEPTOR_DEFAULT_WRITE_COALESCE_MAX_DELAY_MS}.
+   */
+  readonly writeCoalesceMaxDelayMs?: number;
   /** Called if the acceptor's own supervisor fails; the acceptor then refuses every upgrade with 503. */
   readonly onFailure?: (error: AcceptorSupervisorFailedError) => void;
 }
@@ -179,6 +186,10 @@ export function acceptorOptionsProblems(options: AcceptorOptions): string[] {
     }
   });
   problems.push(...positiveProblem('shutdownGraceMs', options.shutdownGraceMs));
+  const coalesce = options.writeCoalesceMaxDelayMs;
+  if (coalesce !== undefined && !(Number.isFinite(coalesce) && coalesce >= 0)) {
+    problems.push(`writeCoalesceMaxDelayMs must be a finite number >= 0 (got ${coalesce})`);
+  }
   const sessions = options.reliableSessions ?? {};
   problems.push(...positiveProblem('reliableSessions.capacity', sessions.capacity));
   problems.push(...positiveProblem('reliableSessions.ttlMs', sessions.ttlMs));
@@ -215,6 +226,8 @@ export class Acceptor {
   private readonly socketsGone: Array<() => void> = [];
   private nextConnectionNumber = 0;
   private closing: Promise<void> | undefined;
+  /** Socket writes of this acceptor's connections, coalesced per event-loop turn. */
+  private readonly writes: WriteCoalescer;
 
   /** @internal use {@link createAcceptor} */
   constructor(private readonly options: AcceptorOptions) {
@@ -229,6 +242,15 @@ export class Acceptor {
       sendCapacity: sessionOptions.sendCapacity ?? ACCEPTOR_DEFAULT_RELIABLE_SEND_CAPACITY,
       clock: this.clock,
       onEvict: (reason) => this.metrics.reliableSessionsEvicted.add(1, { reason }),
+    });
+    this.writes = new WriteCoalescer({
+      maxDelayMs: options.writeCoalesceMaxDelayMs ?? ACCEPTOR_DEFAULT_WRITE_COALESCE_MAX_DELAY_MS,
+      // A socket's flush reports its own failures to its connection and does not throw; if one ever does, that bug
+      // is counted and shown as a process warning, and the other sockets' writes still go out.
+      onError: (error) => {
+        this.metrics.socketErrors.add(1, { route: '*', error: 'write_flush_failed' });
+        process.emitWarning(error);
+      },
     });
     this.routes = options.routes.map((spec) => this.resolveRoute(spec as RouteSpec));
 
@@ -350,6 +372,7 @@ export class Acceptor {
     const socketActor = createWsSocketActor({
       metrics: this.metrics,
       route: spec.name,
+      coalescer: this.writes,
       onStop: (input) => {
         if (input.reliable !== undefined) this.sessions.release(input.reliable.session, input.connectionId);
       },

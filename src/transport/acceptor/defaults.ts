@@ -85,3 +85,12 @@ export const ACCEPTOR_DEFAULT_RELIABLE_SESSION_TTL_MS = 5 * 60_000;
  * @default 1_000
  */
 export const ACCEPTOR_DEFAULT_RELIABLE_SEND_CAPACITY = 1_000;
+
+/**
+ * Longest a socket write is held so that the writes of one event-loop turn go out together (`writeCoalescer.ts`):
+ * written one by one between the work that produces them, small writes cost the writer several times more CPU than
+ * back to back. A held write goes out at the end of the turn's I/O callbacks, or once another write comes this long
+ * after it. Higher: cheaper bursts, later early answers; 0: every message is written at once.
+ * @default 4
+ */
+export const ACCEPTOR_DEFAULT_WRITE_COALESCE_MAX_DELAY_MS = 4;

@@ -54,3 +54,4 @@ export { ConnectionRegistry, type ConnectionEntry, type ConnectionRegistryStore,
 export { ReliableSessionRegistry, type AcceptorReliableSession, type SessionEvictionReason } from './reliableSessions';
 export { compilePattern, matchPattern, pathnameOf, type CompiledPattern, type PathParams } from './routes';
 export { createWsSocketActor } from './socket.actor';
+export { WriteCoalescer, type SocketFlush, type WriteCoalescerOptions } from './writeCoalescer';

@@ -1,4 +1,4 @@
-import type { Counter, Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
+import type { Attributes, Counter, Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
 import { hordeMeter } from '../../telemetry/meter';
 
 /**
@@ -12,8 +12,11 @@ export interface AcceptorMetrics {
   readonly openConnections: UpDownCounter;
   /** Closed connections by `code` and `initiator` (server | peer). A 1009 here is an oversize frame. */
   readonly closes: Counter;
-  /** Application messages by `direction` (in | out), after reliable-mode framing is removed. */
-  readonly messages: Counter;
+  /**
+   * Application messages by `route` and `direction` (in | out), after reliable-mode framing is removed. Only those
+   * two attributes tell counts apart (an observable counter fed at collection).
+   */
+  readonly messages: Pick<Counter, 'add'>;
   /** Frames the codec refused. */
   readonly decodeErrors: Counter;
   /** Outgoing messages that were never sent, by `reason` (closing, send_overflow). */
@@ -38,6 +41,13 @@ export interface AcceptorMetrics {
  * ```
  */
 export function createAcceptorMetrics(meter: Meter = hordeMeter()): AcceptorMetrics {
+  const messages = meter.createObservableCounter('horde_acceptor_messages_total', {
+    description: 'Application messages by route and direction',
+  });
+  const messageCounts = new Map<string, { readonly attributes: Attributes; count: number }>();
+  messages.addCallback((result) => {
+    for (const { attributes, count } of messageCounts.values()) result.observe(count, attributes);
+  });
   return {
     connections: meter.createCounter('horde_acceptor_connections_total', {
       description: 'WebSocket upgrade attempts by route and outcome',
@@ -48,9 +58,16 @@ export function createAcceptorMetrics(meter: Meter = hordeMeter()): AcceptorMetr
     closes: meter.createCounter('horde_acceptor_closes_total', {
       description: 'Closed WebSocket connections by route, close code and initiator',
     }),
-    messages: meter.createCounter('horde_acceptor_messages_total', {
-      description: 'Application messages by route and direction',
-    }),
+    // Counted here and observed at collection, like the client transport's messages (src/transport/metrics.ts): a
+    // synchronous counter hashes its attributes on every add, two adds per request in a burst of initial requests.
+    messages: {
+      add: (value: number, attributes: Attributes = {}) => {
+        const key = `${String(attributes['route'])}\u0000${String(attributes['direction'])}`;
+        const entry = messageCounts.get(key);
+        if (entry === undefined) messageCounts.set(key, { attributes: { ...attributes }, count: value });
+        else entry.count += value;
+      },
+    },
     decodeErrors: meter.createCounter('horde_acceptor_decode_errors_total', {
       description: 'Incoming frames the codec refused',
     }),

@@ -1,9 +1,11 @@
 import type { RawData } from 'ws';
 import { fromCallback } from 'xstate';
+import { toError } from '../../util/errors';
 import { encodeAckFrame, encodeDataFrame, parseReliableFrame } from '../reliable';
 import { errorCodeForWsError } from './closeCodes';
 import type { AcceptorMetrics } from './metrics';
 import type { SocketActorInput, SocketCommand, SocketEvent } from './socket.types';
+import type { WriteCoalescer } from './writeCoalescer';
 
 /** Effects the socket actor reports that the machine does not need to see (counted only). */
 export interface SocketActorHooks {
@@ -11,6 +13,8 @@ export interface SocketActorHooks {
   readonly route: string;
   /** Called once, when the actor stops: the acceptor releases the reliable session here. */
   readonly onStop?: (input: SocketActorInput) => void;
+  /** Holds writes until the end of the event-loop turn (see `writeCoalescer.ts`); without it each write goes at once. */
+  readonly coalescer?: WriteCoalescer;
 }
 
 function textOf(data: RawData): string {
@@ -42,14 +46,44 @@ function wsCodeOf(error: unknown): string {
 export function createWsSocketActor(hooks: SocketActorHooks) {
   return fromCallback<SocketCommand, SocketActorInput>(({ input, sendBack, receive }) => {
     const { ws, reliable } = input;
-    const { metrics, route } = hooks;
+    const { metrics, route, coalescer } = hooks;
     const report = (event: SocketEvent) => sendBack(event);
     let overflowed = false;
     let closing = false;
 
+    const write = (text: string): void => {
+      ws.send(text, (error) => {
+        // A failed write means the socket is going away; ws emits 'close' next, which ends the connection.
+        if (error) metrics.socketErrors.add(1, { route, error: wsCodeOf(error) });
+      });
+    };
+    // Frames accepted for sending and not yet handed to ws (writes are coalesced per turn, see writeCoalescer.ts).
+    // Counted with what ws buffers against maxBufferedBytes; emptied before a close, a terminate or the stop.
+    let held: string[] = [];
+    let heldChars = 0;
+    const flushHeld = (): void => {
+      if (held.length === 0) return;
+      const texts = held;
+      held = [];
+      heldChars = 0;
+      if (ws.readyState !== ws.OPEN) {
+        // The socket closed while they waited for the end of the turn: never sent.
+        metrics.droppedMessages.add(texts.length, { route, reason: 'closing' });
+        return;
+      }
+      try {
+        for (const text of texts) write(text);
+      } catch (error) {
+        // ws.send on an open socket reports write failures through its callback; anything thrown here ends the
+        // connection like a socket error (the rest of the held frames are lost with it).
+        const wsCode = wsCodeOf(error);
+        report({ type: 'socket.error', errorCode: errorCodeForWsError(wsCode), wsCode, message: toError(error).message });
+      }
+    };
+
     const sendRaw = (text: string): boolean => {
       if (ws.readyState !== ws.OPEN) return false;
-      if (ws.bufferedAmount > input.maxBufferedBytes) {
+      if (ws.bufferedAmount + heldChars > input.maxBufferedBytes) {
         if (!overflowed) {
           overflowed = true;
           report({ type: 'socket.overflow' });
@@ -57,10 +91,13 @@ export function createWsSocketActor(hooks: SocketActorHooks) {
         metrics.droppedMessages.add(1, { route, reason: 'send_overflow' });
         return false;
       }
-      ws.send(text, (error) => {
-        // A failed write means the socket is going away; ws emits 'close' next, which ends the connection.
-        if (error) metrics.socketErrors.add(1, { route, error: wsCodeOf(error) });
-      });
+      if (coalescer === undefined || !coalescer.enabled) {
+        write(text);
+        return true;
+      }
+      held.push(text);
+      heldChars += text.length;
+      coalescer.add(flushHeld);
       return true;
     };
 
@@ -152,10 +189,13 @@ export function createWsSocketActor(hooks: SocketActorHooks) {
           return;
         case 'socket.close':
           closing = true;
+          // What was sent before the close goes out before the close frame.
+          flushHeld();
           if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(command.code, command.reason);
           return;
         case 'socket.terminate':
           closing = true;
+          flushHeld();
           ws.terminate();
           return;
         default: {
@@ -166,6 +206,7 @@ export function createWsSocketActor(hooks: SocketActorHooks) {
     });
 
     return () => {
+      flushHeld();
       ws.off('message', onMessage);
       ws.off('pong', onPong);
       ws.off('error', onError);
