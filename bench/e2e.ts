@@ -14,8 +14,8 @@ import { HordeClient, JobUnsuccessfulError, jobResult, type JobSpec } from '../s
 
 const IMAGE = process.env['HORDE_TEST_IMAGE'] ?? 'horde-testjob:local';
 const COMMAND = ['sh', '-c', 'echo hello'];
-/** Sequential runs of each side (the first of each is a warm-up, not counted). */
-const RUNS = Number(process.env['HORDE_BENCH_E2E_RUNS'] ?? 7);
+/** Sequential runs of each side (the first of each is a warm-up, not counted); ten measured pairs steady the medians. */
+const RUNS = Number(process.env['HORDE_BENCH_E2E_RUNS'] ?? 11);
 /** Jobs of the throughput phase, kept 20 in flight. */
 const THROUGHPUT_JOBS = Number(process.env['HORDE_BENCH_E2E_JOBS'] ?? 40);
 const CONCURRENCY = 20;

@@ -83,6 +83,7 @@ function backendFactory(config: MinerConfig, logger: Logger): (address: Listenin
           docker: new Dockerode({ socketPath: config.dockerSocket }),
           logger: logger.child({}, { component: 'miner.executor' }),
           standby: config.executorStandby,
+          standbyMaxJobs: config.executorStandbyJobs,
         });
       }
     }

@@ -19,12 +19,11 @@ import {
   mnemonicToMiniSecret,
   mnemonicValidate,
   sr25519PairFromSeed,
-  sr25519Sign,
-  sr25519Verify,
 } from '@polkadot/util-crypto';
 import { DEV_PHRASE, GENERATED_MNEMONIC_WORDS, KEY_FILE_MODE, SS58_PREFIX } from './defaults';
 import { InvalidKeyError, KeyFileError, KeyFileExistsError, UnknownHotkeyError } from './errors';
 import { assertCryptoReady } from './init';
+import { sr25519SignMessage, sr25519VerifyMessage } from './sr25519';
 
 /**
  * An sr25519 signing identity (a Bittensor hotkey).
@@ -82,7 +81,7 @@ function makeHotkey(publicKey: Uint8Array, secret: Secret): Hotkey {
     publicKey: Uint8Array.from(publicKey),
     sign: (message: Uint8Array) => {
       assertCryptoReady();
-      return sr25519Sign(message, pair);
+      return sr25519SignMessage(message, pair);
     },
   });
   secrets.set(hotkey, secret);
@@ -222,7 +221,7 @@ export function hotkeyFromPrivateKey(privateKey: string | Uint8Array, publicKey:
   const probe = stringToU8a('horde key probe');
   let matches: boolean;
   try {
-    matches = sr25519Verify(probe, sr25519Sign(probe, { publicKey: pub, secretKey }), pub);
+    matches = sr25519VerifyMessage(probe, sr25519SignMessage(probe, { publicKey: pub, secretKey }), pub);
   } catch {
     // polkadot throws on a malformed secret; that is the same verdict as a mismatch
     matches = false;
@@ -415,8 +414,8 @@ export function verifyWithPublicKey(
   try {
     const bytes = typeof message === 'string' ? stringToU8a(message) : message;
     assertCryptoReady();
-    if (sr25519Verify(bytes, sig, publicKey)) return true;
-    return sr25519Verify(u8aConcat(BYTES_PREFIX, bytes, BYTES_SUFFIX), sig, publicKey);
+    if (sr25519VerifyMessage(bytes, sig, publicKey)) return true;
+    return sr25519VerifyMessage(u8aConcat(BYTES_PREFIX, bytes, BYTES_SUFFIX), sig, publicKey);
   } catch {
     return false;
   }

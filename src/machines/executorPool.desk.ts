@@ -9,7 +9,7 @@
  * by a burst of initial requests each round trip (the pool's macrostep, then the job's) came off every later accept.
  *
  * Who writes what: `reserve`/`bind`/`cancel`/`markJobOver` (the miner and the jobs, before the pool has the
- * reservation); `take`, `release`, `stopAccepting` (the pool actor only, in its executed actions).
+ * reservation); `take`, `takeAll`, `release`, `stopAccepting` (the pool actor only, in its executed actions).
  */
 import type { AnyActorRef } from 'xstate';
 import type { ExecutorClass } from '../protocol/enums';
@@ -21,7 +21,7 @@ export type ReserveOutcome = 'reserved' | 'busy' | 'draining';
 export interface PendingReservation {
   readonly token: string;
   readonly jobUuid: string;
-  /** Its job actor, once started (`bind`); a reservation without one when taken gets no executor. */
+  /** Its job actor, once started (`bind`); the pool takes a reservation only once it has one (or its job is over). */
   job: AnyActorRef | undefined;
   /** The job ended before the pool picked the reservation up: no executor is started. */
   jobOver: boolean;
@@ -32,7 +32,7 @@ export interface PendingReservation {
 export interface ReservationDeskListener {
   /** `held` of `capacity` slots are taken (pending reservations included). */
   held(executorClass: ExecutorClass, capacity: number, held: number): void;
-  /** The first reservation the pool has not picked up yet was made: the pool should arm its batch. */
+  /** A reservation is ready for the pool (bound to its job) and none was before: the pool should arm its batch. */
   pending(): void;
 }
 
@@ -47,6 +47,8 @@ export class ReservationDesk {
   private heldCount = 0;
   private accepting = true;
   private readonly waiting = new Map<string, PendingReservation>();
+  /** Waiting reservations the pool can take: bound to their job, or with their job over. */
+  private readyCount = 0;
   private listener: ReservationDeskListener | undefined;
   /** Clock time of the newest reservation (the pool's spawn batch waits for reservations to pause). */
   lastReservedAtMs = 0;
@@ -86,34 +88,72 @@ export class ReservationDesk {
     this.lastReservedAtMs = nowMs;
     this.waiting.set(token, { token, jobUuid, job: undefined, jobOver: false, reservedAtMs: nowMs });
     this.listener?.held(this.executorClass, this.capacity, this.heldCount);
-    if (this.waiting.size === 1) this.listener?.pending();
     return 'reserved';
   }
 
-  /** Gives the pending reservation of `token` its job actor (told about the executor from then on). */
+  /**
+   * Gives the pending reservation of `token` its job actor (told about the executor from then on). From now on the
+   * pool may take it: an executor started before its job existed would have nobody to report to.
+   */
   bind(token: string, job: AnyActorRef): void {
     const reservation = this.waiting.get(token);
-    if (reservation !== undefined) reservation.job = job;
+    if (reservation === undefined) return;
+    const wasReady = reservation.job !== undefined || reservation.jobOver;
+    reservation.job = job;
+    if (!wasReady) this.becameReady();
   }
 
   /** The job of a pending reservation could not be started: the slot is given back at once. */
   cancel(token: string): void {
-    if (this.waiting.delete(token)) this.release();
+    const reservation = this.waiting.get(token);
+    if (reservation === undefined) return;
+    this.waiting.delete(token);
+    if (reservation.job !== undefined || reservation.jobOver) this.readyCount -= 1;
+    this.release();
   }
 
   /** The job of `token` is over; true when its reservation was still pending (it will get no executor). */
   markJobOver(token: string): boolean {
     const reservation = this.waiting.get(token);
     if (reservation === undefined) return false;
+    const wasReady = reservation.job !== undefined || reservation.jobOver;
     reservation.jobOver = true;
+    if (!wasReady) this.becameReady();
     return true;
   }
 
-  /** The pool takes every pending reservation (their slots stay held until it releases them). */
+  /**
+   * The pool takes every pending reservation that is bound to its job or whose job is over (their slots stay held
+   * until it releases them); one still waiting for its job actor stays for the next batch.
+   */
   take(): PendingReservation[] {
+    if (this.readyCount === this.waiting.size) return this.takeAll();
+    const taken: PendingReservation[] = [];
+    for (const reservation of this.waiting.values()) {
+      if (reservation.job === undefined && !reservation.jobOver) continue;
+      taken.push(reservation);
+      this.waiting.delete(reservation.token);
+    }
+    this.readyCount = 0;
+    return taken;
+  }
+
+  /** The pool takes every pending reservation, bound or not (it is stopping: none will get an executor). */
+  takeAll(): PendingReservation[] {
     const taken = [...this.waiting.values()];
     this.waiting.clear();
+    this.readyCount = 0;
     return taken;
+  }
+
+  /** Reservations the pool could take now. */
+  get readyForPool(): number {
+    return this.readyCount;
+  }
+
+  private becameReady(): void {
+    this.readyCount += 1;
+    if (this.readyCount === 1) this.listener?.pending();
   }
 
   /** The pool gives `count` slots back. */

@@ -7,8 +7,10 @@
  * starts already knowing its answer and accepts (or declines) at once, before anything is started. The pool picks
  * the desk's new reservations up in batches and starts their executors: once no slot has been reserved for
  * `spawnQuietMs`, or `spawnMaxDelayMs` after the oldest waiting reservation, whichever comes first. A burst of
- * initial requests thus gets all its accepts out before the first executor start is even prepared (each start costs
- * several times a reservation, and they share one event loop). Upstream's validator waits only 7 s for the accept;
+ * initial requests thus gets its accepts out before most executor starts are even prepared (each start costs several
+ * times a reservation, and they share one event loop). The leading edge is the exception: a reservation that finds
+ * the pool quiet (no start for `spawnQuietMs`) starts its executor on the next timer tick, so that a lone job does
+ * not wait for a pause that is already there. Upstream's validator waits only 7 s for the accept;
  * a spin-up takes seconds to minutes, so the deferral costs it nothing.
  *
  * Draining (SIGTERM): `pool.drain` closes the desk and leaves running executors alone; `pool.kill_all` then kills
@@ -68,8 +70,8 @@ export type ExecutorPoolEvent =
   /** The supervisor's stop protocol: kill everything, end once every executor is gone. */
   | { readonly type: 'supervisor.shutdown' };
 
-/** Private: the batch timer of the deferred executor starts is due. */
-type SpawnDue = { readonly type: 'pool.spawn_due' };
+/** Private: the batch timer of the deferred executor starts is due (`leading`: start now, the pool was quiet). */
+type SpawnDue = { readonly type: 'pool.spawn_due'; readonly leading?: boolean };
 
 /** Id of the single spawn batch timer. */
 const SPAWN_TIMER_ID = 'pool.spawn_batch';
@@ -84,6 +86,8 @@ interface ExecutorPoolContext extends ExecutorPoolInput {
   spawnArmed: boolean;
   /** Clock time the batch timer was armed (the oldest waiting reservation, give or take a tick). */
   batchStartedAtMs: number;
+  /** Clock time executors were last started (-Infinity before the first). */
+  lastSpawnAtMs: number;
 }
 
 type ChildEnded = DoneActorEvent<ExecutorInstanceOutput, string> | ErrorActorEvent<unknown, string>;
@@ -97,6 +101,15 @@ export function spawnBatchWaitMs(
   const quietLeft = limits.spawnQuietMs - (nowMs - batch.lastReservedAtMs);
   const maxLeft = limits.spawnMaxDelayMs - (nowMs - batch.batchStartedAtMs);
   return Math.max(0, Math.min(quietLeft, maxLeft));
+}
+
+/**
+ * Whether a reservation that finds no batch waiting starts its executor at once (the leading edge): yes when no
+ * executor was started for `spawnQuietMs`. A lone job then pays no batching delay; in a burst only its first
+ * reservation does, and the others are batched behind the burst's accepts.
+ */
+export function spawnsAtOnce(nowMs: number, lastSpawnAtMs: number, spawnQuietMs: number): boolean {
+  return nowMs - lastSpawnAtMs >= spawnQuietMs;
 }
 
 /** Child id of the executor instance of `token`. */
@@ -139,16 +152,25 @@ export const executorPoolMachine = setup({
       // A restarted pool starts from nothing: the executors of its previous incarnation were killed with it.
       desk.release(desk.held - desk.pendingCount);
       observer.occupancy(executorClass, desk.capacity, desk.held);
-      if (desk.pendingCount > 0) self.send({ type: 'pool.reservations_pending' });
+      if (desk.readyForPool > 0) self.send({ type: 'pool.reservations_pending' });
     },
     armBatch: enqueueActions(({ context, enqueue }) => {
       if (context.spawnArmed) return;
-      enqueue.assign({ spawnArmed: true, batchStartedAtMs: context.clock.nowMs() });
+      const nowMs = context.clock.nowMs();
+      enqueue.assign({ spawnArmed: true, batchStartedAtMs: nowMs });
+      if (spawnsAtOnce(nowMs, context.lastSpawnAtMs, context.spawnQuietMs)) {
+        // On the next timer tick, not now: the reserving job binds itself to its reservation (and sends its accept)
+        // after this event, in the same turn; whatever else that turn reserved joins this batch.
+        enqueue.raise({ type: 'pool.spawn_due', leading: true } satisfies SpawnDue, { id: SPAWN_TIMER_ID, delay: 0 });
+        return;
+      }
       enqueue.raise({ type: 'pool.spawn_due' } satisfies SpawnDue, { id: SPAWN_TIMER_ID, delay: context.spawnQuietMs });
     }),
-    spawn: enqueueActions(({ context, enqueue }) => {
+    spawn: enqueueActions(({ context, event, enqueue }) => {
       const { desk } = context;
-      const waitMs = spawnBatchWaitMs(context.clock.nowMs(), { batchStartedAtMs: context.batchStartedAtMs, lastReservedAtMs: desk.lastReservedAtMs }, context);
+      const nowMs = context.clock.nowMs();
+      const leading = (event as Partial<SpawnDue>).leading === true;
+      const waitMs = leading ? 0 : spawnBatchWaitMs(nowMs, { batchStartedAtMs: context.batchStartedAtMs, lastReservedAtMs: desk.lastReservedAtMs }, context);
       if (waitMs > 0) {
         // Reservations are still coming: the accepts of a burst go first.
         enqueue.raise({ type: 'pool.spawn_due' } satisfies SpawnDue, { id: SPAWN_TIMER_ID, delay: waitMs });
@@ -177,14 +199,15 @@ export const executorPoolMachine = setup({
           } satisfies ExecutorInstanceInput,
         });
       }
-      enqueue.assign({ executors, spawnArmed: false });
+      // An empty batch (nothing bound yet) is no start: the next bound reservation may still lead.
+      enqueue.assign({ executors, spawnArmed: false, lastSpawnAtMs: executors.size > context.executors.size ? nowMs : context.lastSpawnAtMs });
       if (unneeded > 0) enqueue(() => desk.release(unneeded));
     }),
     closeDesk: ({ context }) => context.desk.stopAccepting(),
     abandonPending: enqueueActions(({ context, enqueue }) => {
       // Stopping: reservations whose executor was never started are given back, and their jobs told there will be none.
       const { desk } = context;
-      const taken: PendingReservation[] = desk.take();
+      const taken: PendingReservation[] = desk.takeAll();
       for (const reservation of taken) {
         if (!reservation.jobOver && reservation.job !== undefined) {
           enqueue.sendTo(reservation.job, {
@@ -240,6 +263,7 @@ export const executorPoolMachine = setup({
     executors: new Set(),
     spawnArmed: false,
     batchStartedAtMs: 0,
+    lastSpawnAtMs: Number.NEGATIVE_INFINITY,
   }),
   entry: 'listen',
   on: {

@@ -68,6 +68,12 @@ export interface RunJobContainerInput {
   /** Container name (upstream: `ch-{token}-job`); the engine picks one when absent. */
   readonly name?: string;
   readonly signal: AbortSignal;
+  /**
+   * When given, the container's removal is not awaited: it is handed here (a promise that never rejects) and the run
+   * resolves as soon as the output is in, so that the result is reported without waiting for the engine's removal.
+   * The caller must await it before its own cleanup. Absent: the run resolves after the removal.
+   */
+  readonly deferRemoval?: (removal: Promise<void>) => void;
 }
 
 export interface JobContainerResult extends CapturedOutput {
@@ -393,7 +399,11 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): DockerR
       clearTimeout(deadlineTimer);
       if (onAbort) input.signal.removeEventListener('abort', onAbort);
       calls.abort();
-      if (container) await removeContainer(container);
+      if (container) {
+        const removal = removeContainer(container);
+        if (input.deferRemoval === undefined) await removal;
+        else input.deferRemoval(removal);
+      }
       await Promise.allSettled([stdoutSink.close(), stderrSink.close()]);
       metrics.containerRuns.add(1, { outcome });
       metrics.containerRunDurationMs.record(performance.now() - startedAt);

@@ -38,6 +38,8 @@ export interface ExecutorRootOptions {
   /** Wall clock for container ages (default: the system clock). */
   readonly wallClock?: Clock;
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Stale containers were swept before this job (by the standby stage): the job's startup skips its sweep. */
+  readonly staleSweepDone?: boolean;
 }
 
 /** A built executor: the root actor (not started), its resources and a last-resort sweep. */
@@ -104,6 +106,7 @@ export function createExecutorRoot(options: ExecutorRootOptions): ExecutorRoot {
     ...(config.jobCpus === undefined ? {} : { nanoCpus: Math.round(config.jobCpus * 1e9) }),
     wallClock: options.wallClock ?? systemClock,
     staleContainerAgeMs: STALE_JOB_CONTAINER_AGE_MS,
+    staleSweepDone: options.staleSweepDone === true,
     settleTimeoutMs,
   });
   const sweep = (signal: AbortSignal) =>

@@ -48,6 +48,11 @@ export interface JobDriverDeps {
   readonly hostName?: string;
   readonly pid?: number;
   readonly staleContainerAgeMs: number;
+  /**
+   * This process swept stale containers before it had a job (a standby does it while it waits): the job's startup
+   * skips the sweep. Absent or false: the sweep runs in the startup stage, as upstream's does.
+   */
+  readonly staleSweepDone?: boolean;
   readonly settleTimeoutMs: number;
   readonly volumeOptions?: VolumeDownloadOptions;
   readonly uploadOptions?: UploadOptions;
@@ -99,7 +104,9 @@ export function createJobDriverLogic(deps: JobDriverDeps) {
       ),
 
       removeStaleContainers: fromPromise<{ removed: number }, void>(({ signal }) =>
-        resources.track(
+        deps.staleSweepDone === true
+          ? Promise.resolve({ removed: 0 })
+          : resources.track(
           removeAbandonedContainers({
             docker: deps.docker,
             hordeId: deps.hordeId,
@@ -175,6 +182,8 @@ export function createJobDriverLogic(deps: JobDriverDeps) {
               stderrPath: input.workspace.stderrPath,
               ...(name === undefined ? {} : { name }),
               signal,
+              // Reported before the engine has removed the container; the cleanup waits for the removal.
+              deferRemoval: (removal) => void resources.track(removal),
             });
             return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
           })(),
@@ -185,7 +194,10 @@ export function createJobDriverLogic(deps: JobDriverDeps) {
         resources.track(
           (async () => {
             const { workspace } = input;
-            await writeStdStreamsToOutput({ stdoutPath: workspace.stdoutPath, stderrPath: workspace.stderrPath, outputDir: workspace.outputDir });
+            // The copies in /output are for the output upload only (the result message carries the text itself).
+            if (input.outputUpload !== null) {
+              await writeStdStreamsToOutput({ stdoutPath: workspace.stdoutPath, stderrPath: workspace.stderrPath, outputDir: workspace.outputDir });
+            }
             const artifacts =
               input.artifactsDir === null
                 ? {}

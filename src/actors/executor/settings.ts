@@ -44,6 +44,17 @@ export const executorSettings = defineSettings({
     env: 'HORDE_EXECUTOR_STANDBY',
     default: false,
   }),
+  maxJobs: setting.int({
+    doc:
+      'With --standby: jobs this process runs one after another. After each job that ended cleanly (completed or ' +
+      'job failed) it writes one line {"job_ended": <exit code>} on stdout and waits for the next token like a fresh ' +
+      'standby; after the last one, or any other ending, it exits. Every job still gets its own token, connection, ' +
+      'workspace and cleanup; only the loaded process is reused.',
+    env: 'HORDE_EXECUTOR_MAX_JOBS',
+    default: 1,
+    min: 1,
+    max: 100_000,
+  }),
   startupTimeLimitMs: setting.durationMs({
     doc:
       'Budget from start to V0ExecutorReadyRequest (upstream --startup-time-limit): waiting for the initial request, ' +
@@ -144,6 +155,30 @@ export const JOB_TITLE_PREFIX = 'horde-executor ';
 
 /** Longest stdin line a standby executor accepts; a longer one is bad usage, so a stray stream cannot fill memory. */
 export const STANDBY_LINE_MAX_CHARS = 4_096;
+
+/**
+ * The stdout line a reusable standby writes when its job has ended and it waits for the next token (the miner then
+ * frees the job's slot and may hand the process another job).
+ *
+ * @example
+ * ```ts
+ * jobEndedLine(0); // '{"job_ended":0}\n'
+ * ```
+ */
+export function jobEndedLine(exitCode: number): string {
+  return `${JSON.stringify({ job_ended: exitCode })}\n`;
+}
+
+/** Reads a {@link jobEndedLine}: the job's exit code, or undefined for any other line (log output). */
+export function parseJobEndedLine(line: string): number | undefined {
+  if (!line.startsWith('{"job_ended":')) return undefined;
+  try {
+    const value = JSON.parse(line) as { job_ended?: unknown };
+    return typeof value.job_ended === 'number' && Number.isInteger(value.job_ended) && Object.keys(value).length === 1 ? value.job_ended : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Problems of a loaded configuration that no single setting can see: a job run needs a token, a standby must not be

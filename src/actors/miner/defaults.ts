@@ -130,8 +130,9 @@ export const PRE_AUTH_QUEUE_CAPACITY = 64;
 
 /**
  * Events held for an accepted job whose actor is not started yet (its start is deferred until a burst of initial
- * requests has been answered; a few ms at most). Only a handful can come in that time (its `V0JobRequest`, its
- * validator's connections attaching or closing); past it they are dropped (counted as `job_start`).
+ * requests has been answered: 5 ms after the last accept, up to 100 ms under sustained load). Only a handful can
+ * come in that time (its `V0JobRequest`, its validator's connections attaching or closing); past it they are dropped
+ * (counted as `job_start`).
  * @default 16
  */
 export const JOB_EARLY_EVENTS_CAPACITY = 16;
@@ -199,6 +200,23 @@ export const EXECUTOR_CONTAINER_ROLE = 'executor';
  * @default 1
  */
 export const EXECUTOR_STANDBY_COUNT = 1;
+
+/**
+ * Jobs one standby executor process runs one after another (`--executor-standby-jobs`) before it exits. Each job
+ * still gets its own token, connection, workspace and cleanup; only the loaded process is reused, and only after a job
+ * that ended cleanly (completed or job failed). Reuse spares each job a process start that would otherwise run beside
+ * the previous job's container start (measured on 2 cores: +120 ms on that job's execution). Higher keeps a process
+ * longer (its heap grows with whatever leaks); 1 is upstream's one process per job.
+ * @default 100
+ */
+export const EXECUTOR_STANDBY_JOBS = 100;
+
+/**
+ * With reuse, how long after a standby is taken its replacement starts, unless it came back first. Jobs shorter than
+ * this never start a process; a longer one gets its replacement after it is past its container start.
+ * @default 3_000
+ */
+export const EXECUTOR_STANDBY_REFILL_DELAY_MS = 3_000;
 
 /**
  * Backoff between attempts to replace a standby that failed to start or died untaken. Bounded so that a broken

@@ -7,6 +7,7 @@ import {
   EXECUTOR_EXIT_GRACE_AFTER_JOB_MS,
   EXECUTOR_HEALTH_CHECK_INTERVAL_MS,
   EXECUTOR_STANDBY_COUNT,
+  EXECUTOR_STANDBY_JOBS,
   EXECUTOR_STARTUP_TIME_LIMIT_MS,
   EXECUTOR_STOP_GRACE_MS,
   EXECUTOR_TTL_MS,
@@ -99,6 +100,16 @@ export const minerSettings = defineSettings({
     default: EXECUTOR_STANDBY_COUNT,
     min: 0,
     max: 64,
+  }),
+  executorStandbyJobs: setting.int({
+    doc:
+      'Jobs one standby executor process runs one after another: after a job that ended cleanly it waits for the next ' +
+      'token instead of exiting (each job still has its own token, connection, workspace and cleanup). 1 is one ' +
+      'process per job, as upstream. A custom --executor-command must understand --max-jobs when this is above 1.',
+    env: 'HORDE_MINER_EXECUTOR_STANDBY_JOBS',
+    default: EXECUTOR_STANDBY_JOBS,
+    min: 1,
+    max: 100_000,
   }),
   executorEnv: setting.list({
     doc: 'Extra KEY=VALUE environment for every executor (e.g. HORDE_EXECUTOR_STARTUP_TIME_LIMIT_MS=8000).',

@@ -121,6 +121,12 @@ export interface OutboxSink extends StatusSink {
 export function createOutboxSink(options: {
   writer: OutboxWriter;
   kick: () => void;
+  /**
+   * Told once a job's terminal status is stored, before the facilitator is woken: the validator frees the job's
+   * capacity here, so that a user who resubmits on seeing the status finds the slot free (the job actor itself ends
+   * a little later, after closing its miner connection).
+   */
+  onTerminal?: (uuid: string) => void;
   logger?: Logger;
   metrics?: ValidatorMetrics;
 }): OutboxSink {
@@ -147,7 +153,10 @@ export function createOutboxSink(options: {
         });
         throw error;
       }
-      if (JOB_STATUS_END_STATES.has(update.status)) terminal.set(update.uuid, update.status);
+      if (JOB_STATUS_END_STATES.has(update.status)) {
+        terminal.set(update.uuid, update.status);
+        options.onTerminal?.(update.uuid);
+      }
       metrics.statusesReported.add(1, { status: update.status });
       options.kick();
     },

@@ -181,10 +181,16 @@ export async function startValidator(options: ValidatorOptions): Promise<Validat
   mkdirSync(options.dataDir, { recursive: true });
   const store: ValidatorStore = openValidatorStore(join(options.dataDir, VALIDATOR_STORE_FILE), { clock, ...meterOption });
   const parts: { link?: FacilitatorLinkHandle } = {};
-  const sink = createOutboxSink({ writer: store, kick: () => parts.link?.kick(), logger: child('validator.outbox'), metrics });
+  const busy = createBusyTracker();
+  const sink = createOutboxSink({
+    writer: store,
+    kick: () => parts.link?.kick(),
+    onTerminal: (uuid) => busy.end(uuid),
+    logger: child('validator.outbox'),
+    metrics,
+  });
 
   const ledger = createReliabilityLedger();
-  const busy = createBusyTracker();
   const availability = createMinerAvailability({ logger: child('validator.availability') });
   const fetcher: ManifestFetcherHandle = startManifestFetcher({
     validator: hotkey,

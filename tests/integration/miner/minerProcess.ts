@@ -83,18 +83,23 @@ export async function startMinerProcess(options: {
 
 /** The command line (or the title it set) of process `pid`, NUL-separated parts joined by spaces. */
 function cmdlineOf(pid: string): string {
-  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+/g, ' ').trim();
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+/g, ' ').trim();
+  } catch {
+    // It exited between the listing and this read.
+    return '(gone)';
+  }
 }
 
 
 /**
  * True for an idle warm standby executor: its process title says so until a job takes it (and before it has set the
- * title, its command line still ends in --standby).
+ * title, its command line still has --standby).
  */
 function isStandbyTitled(pid: number): boolean {
   try {
     const cmdline = cmdlineOf(String(pid));
-    return cmdline.startsWith(STANDBY_TITLE) || cmdline.endsWith(' --standby');
+    return cmdline.startsWith(STANDBY_TITLE) || / --standby( |$)/.test(cmdline);
   } catch {
     return false;
   }

@@ -19,6 +19,7 @@ import {
   everyExecutorPid,
   executorPids,
   hordeContainers,
+  heldSlots,
   metagraphFile,
   nothingLeft,
   removeDir,
@@ -64,6 +65,27 @@ process.stdin.on('data', (c) => {
 process.stdin.on('end', () => { if (!text.includes('\\n')) process.exit(9); });
 `;
 
+/**
+ * A reusable stand-in: with --standby --max-jobs N it runs each stdin token line as a 50 ms job, writes the job-ended
+ * line after each one but the last, and exits 0 after the last one (or 9 when stdin closes).
+ */
+const REUSABLE_STAND_IN = `
+const max = Number(process.argv[process.argv.indexOf('--max-jobs') + 1] || 1);
+let text = '';
+let jobs = 0;
+process.stdin.on('data', (c) => {
+  text += c;
+  let end;
+  while ((end = text.indexOf('\\n')) >= 0) {
+    text = text.slice(end + 1);
+    jobs += 1;
+    const last = jobs >= max;
+    setTimeout(() => (last ? process.exit(0) : process.stdout.write(JSON.stringify({ job_ended: 0 }) + '\\n')), 50);
+  }
+});
+process.stdin.on('end', () => process.exit(9));
+`;
+
 describe('process backend with warm standbys', () => {
   let backend: ExecutorBackend | undefined;
 
@@ -99,6 +121,37 @@ describe('process backend with warm standbys', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const second = await spawnOne(b, token);
     expect(await second.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('takes a reusable standby back after its job: the next job runs in the same process, and the old handle lets go', async () => {
+    backend = childProcessBackend({
+      command: [process.execPath, '-e', REUSABLE_STAND_IN, '--'],
+      minerAddress: 'ws://127.0.0.1:9',
+      docker: undefined,
+      logger: silentLogger,
+      standby: 1,
+      standbyMaxJobs: 3,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const first = await spawnOne(backend, '00000000-0000-4000-8000-000000000011-abc');
+    // The job ended (its line), not the process.
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    const pid = Number(first.id);
+    expect(alive(pid)).toBe(true);
+    expect(await first.isAlive(new AbortController().signal)).toBe(false);
+    // A late kill through the old job's handle must not reach the process: it may run another job by now.
+    await first.kill();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(alive(pid)).toBe(true);
+
+    const second = await spawnOne(backend, '00000000-0000-4000-8000-000000000012-abc');
+    expect(Number(second.id)).toBe(pid);
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+    const third = await spawnOne(backend, '00000000-0000-4000-8000-000000000013-abc');
+    expect(Number(third.id)).toBe(pid);
+    // Its last job: the process exits, and that ends the job.
+    expect(await third.exited).toEqual({ code: 0, signal: null });
+    await eventually(() => !alive(pid), 5_000, 'the reused process gone after its last job');
   });
 
   it('starts cold when standbys are off', async () => {
@@ -166,7 +219,7 @@ describe('horde miner with a warm standby executor', () => {
     removeDir(files.dir);
   });
 
-  it('runs a job on the standby, replaces it, and leaves no executor process after SIGTERM', async () => {
+  it('runs a job on the standby, takes it back for the next job, and leaves no executor process after SIGTERM', async () => {
     miner = await startMinerProcess({
       devKey: 'miner',
       metagraphPath: files.path,
@@ -194,11 +247,23 @@ describe('horde miner with a warm standby executor', () => {
     const metrics = await (await fetch(`${miner.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/horde_miner_executor_starts_total\{[^}]*start="standby"[^}]*\} 1/);
 
-    // A new standby replaces the one the job took.
-    await eventually(() => standbyPids(hordeId).some((pid) => pid !== standby), 15_000, 'a replacement standby');
-    await eventually(() => executorPids(hordeId).length === 0, 30_000, 'the job executor gone').catch((error: Error) => {
-      throw new Error(`${error.message}: ${executorPids(hordeId).map((pid) => `${pid}: ${cmdline(pid)}`).join('; ')}`);
-    });
+    // Its job over and cleaned up, the same process is a standby again, and the next job runs on it.
+    await eventually(() => executorPids(hordeId).length === 0 && standbyPids(hordeId).includes(standby!), 30_000, 'the standby back').catch(
+      (error: Error) => {
+        throw new Error(`${error.message}: ${everyExecutorPid(hordeId).map((pid) => `${pid}: ${cmdline(pid)}`).join('; ')}`);
+      },
+    );
+    // The slot is freed once the miner has swept after the job's end (a moment after the process said it was done).
+    await eventually(async () => (await heldSlots(miner!.httpUrl)) === 0, 15_000, 'the slot free');
+    const next = v.sendInitialJob();
+    expect(await v.nextOfType('V0AcceptJobRequest')).toEqual({ message_type: 'V0AcceptJobRequest', job_uuid: next.jobUuid });
+    await v.nextOfType('V0ExecutorReadyRequest', { timeoutMs: 15_000 });
+    expect(executorPids(hordeId)).toEqual([standby]);
+    v.sendJobRequest(next.jobUuid, ['sh', '-c', 'echo again']);
+    expect(await v.nextOfType('V0JobFinishedRequest', { timeoutMs: 30_000 })).toMatchObject({ job_uuid: next.jobUuid, docker_process_stdout: 'again\n' });
+    const after = await (await fetch(`${miner.httpUrl}/metrics`)).text();
+    expect(after).toMatch(/horde_miner_executor_starts_total\{[^}]*start="reused"[^}]*\} 1/);
+    await eventually(() => executorPids(hordeId).length === 0, 30_000, 'the job executor back to standby');
     const before = everyExecutorPid(hordeId);
     expect(before.length).toBeGreaterThan(0);
 

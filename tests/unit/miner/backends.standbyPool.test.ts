@@ -64,7 +64,7 @@ function manualTimers(clock: ReturnType<typeof manualClock>) {
   };
 }
 
-function harness(options: { size: number; draw?: number; failStart?: () => boolean; endAtStart?: () => boolean }) {
+function harness(options: { size: number; draw?: number; failStart?: () => boolean; endAtStart?: () => boolean; refillDelayMs?: number }) {
   const clock = manualClock(0);
   const time = manualTimers(clock);
   const started: FakeStandby[] = [];
@@ -77,6 +77,7 @@ function harness(options: { size: number; draw?: number; failStart?: () => boole
     clock,
     random: () => options.draw ?? 0.5,
     timers: time.timers,
+    ...(options.refillDelayMs === undefined ? {} : { refillDelayMs: options.refillDelayMs }),
     effects: {
       start: (onEnded) => {
         if (options.failStart?.() === true) throw new Error('spawn EAGAIN');
@@ -123,6 +124,53 @@ describe('standby pool', () => {
     pool.fill();
     expect(pool.take()).toBeUndefined();
     expect(started).toHaveLength(0);
+  });
+
+  it('with a refill delay, starts no replacement for a standby that comes back in time, and takes it again', () => {
+    const { pool, started, time } = harness({ size: 1, refillDelayMs: 3_000 });
+    pool.fill();
+    const first = pool.take()!;
+    expect(pool.refillPending).toBe(true);
+    time.advance(2_999);
+    expect(started).toHaveLength(1);
+    expect(pool.giveBack(first)).toBe(true);
+    time.advance(1);
+    // The refill found the pool full: no process was started.
+    expect(started).toHaveLength(1);
+    expect(pool.take()).toBe(first);
+  });
+
+  it('with a refill delay, starts the replacement once the delay passes without the standby back', () => {
+    const { pool, started, time } = harness({ size: 1, refillDelayMs: 3_000 });
+    pool.fill();
+    const first = pool.take()!;
+    time.advance(3_000);
+    expect(started).toHaveLength(2);
+    // A standby that comes back to a full pool is refused: its owner dismisses it.
+    expect(pool.giveBack(first)).toBe(false);
+    expect(pool.readyCount).toBe(1);
+  });
+
+  it('refuses a standby given back after close, and clears the refill timer on close', async () => {
+    const { pool, time } = harness({ size: 1, refillDelayMs: 3_000 });
+    pool.fill();
+    const first = pool.take()!;
+    await pool.close();
+    expect(time.pendingCount()).toBe(0);
+    expect(pool.giveBack(first)).toBe(false);
+  });
+
+  it('counts a given-back standby that dies while waiting as a failure and replaces it', () => {
+    const { pool, started, failures, time } = harness({ size: 1, refillDelayMs: 3_000 });
+    pool.fill();
+    const first = pool.take()!;
+    expect(pool.giveBack(first)).toBe(true);
+    time.advance(STABLE_AFTER_MS);
+    first.end();
+    expect(failures).toHaveLength(1);
+    time.advance(failures[0]!.delayMs);
+    expect(started).toHaveLength(2);
+    expect(pool.readyCount).toBe(1);
   });
 
   it('hands out the oldest standby and starts its replacement at once', () => {

@@ -1,6 +1,6 @@
 import { createActor, type EventObject } from 'xstate';
 import { ReservationDesk, type ReserveOutcome } from '../../../src/machines/executorPool.desk';
-import { executorPoolMachine, type ExecutorPoolObserver } from '../../../src/machines/executorPool.machine';
+import { executorPoolMachine, spawnsAtOnce, type ExecutorPoolObserver } from '../../../src/machines/executorPool.machine';
 import type { ExecutorInstanceOutput } from '../../../src/machines/executorInstance.machine';
 import { EXECUTOR_SPAWN_MAX_DELAY_MS, EXECUTOR_SPAWN_QUIET_MS } from '../../../src/actors/miner/defaults';
 import { FakeBackend, fakeExecutorLogic, flush, recordingActor, simulatedTime, TEST_TIMINGS } from './fakes';
@@ -47,16 +47,15 @@ function track<T extends { pool: { stop(): void }; job: { ref: { stop(): void } 
 }
 
 describe('executor pool', () => {
-  it('answers a reservation before the executor is started, and starts it once reservations pause', async () => {
+  it('answers a reservation before the executor is started, and starts it on the next tick when the pool was quiet', async () => {
     const backend = new FakeBackend();
     backend.instant = false;
     const t = track(startPool(1, backend));
     expect(t.reserveOnly('a')).toBe('reserved');
     expect(t.held()).toBe(1);
+    // Not inside the reservation: the job binds itself (and accepts) first.
     expect(backend.spawns).toEqual([]);
-    t.sim.increment(EXECUTOR_SPAWN_QUIET_MS - 1);
-    expect(backend.spawns).toEqual([]);
-    t.sim.increment(1);
+    t.sim.increment(0);
     expect(backend.spawns.map((s) => s.token)).toEqual(['a']);
     expect(backend.handles.size).toBe(0);
     backend.release('a');
@@ -65,23 +64,49 @@ describe('executor pool', () => {
     expect(t.held()).toBe(1);
   });
 
-  it('starts the executors of a burst together after its last grant, and no later than the max delay', () => {
+  it('starts the first executor of a burst at once and the rest together after its last grant, no later than the max delay', () => {
     const t = track(startPool(1_000));
+    t.reserveOnly('first');
+    t.sim.increment(0);
+    expect(t.backend.spawns.map((s) => s.token)).toEqual(['first']);
     // Grants every half quiet time: the batch waits for a pause that never comes, up to the max delay.
     let n = 0;
     let elapsedMs = 0;
-    while (t.backend.spawns.length === 0) {
+    while (t.backend.spawns.length === 1) {
       if (elapsedMs % (EXECUTOR_SPAWN_QUIET_MS / 2) === 0) t.reserveOnly(`t${n++}`);
       t.sim.increment(1);
       elapsedMs += 1;
     }
     expect(elapsedMs).toBe(EXECUTOR_SPAWN_MAX_DELAY_MS);
-    expect(t.backend.spawns.map((s) => s.token)).toEqual(Array.from({ length: n }, (_, i) => `t${i}`));
-    // The next grant starts a new batch.
+    expect(t.backend.spawns.slice(1).map((s) => s.token)).toEqual(Array.from({ length: n }, (_, i) => `t${i}`));
+    // A grant right after a batch is batched too…
     t.reserveOnly('late');
-    t.sim.increment(EXECUTOR_SPAWN_QUIET_MS);
+    t.sim.increment(EXECUTOR_SPAWN_QUIET_MS - 1);
+    expect(t.backend.spawns.at(-1)?.token).not.toBe('late');
+    t.sim.increment(1);
     expect(t.backend.spawns.at(-1)?.token).toBe('late');
-    expect(t.held()).toBe(n + 1);
+    // …and one after a quiet time starts at once again.
+    t.sim.increment(EXECUTOR_SPAWN_QUIET_MS);
+    t.reserveOnly('lone');
+    t.sim.increment(0);
+    expect(t.backend.spawns.at(-1)?.token).toBe('lone');
+    expect(t.held()).toBe(n + 3);
+  });
+
+  it('starts an executor only once its job is bound, keeping an unbound reservation for a later batch', () => {
+    const t = track(startPool(2));
+    expect(t.desk.reserve('a', 'uuid-a')).toBe('reserved');
+    t.sim.increment(EXECUTOR_SPAWN_MAX_DELAY_MS);
+    // Its job actor does not exist yet: nobody could be told about the executor.
+    expect(t.backend.spawns).toEqual([]);
+    t.reserveOnly('b');
+    t.sim.increment(0);
+    expect(t.backend.spawns.map((s) => s.token)).toEqual(['b']);
+    expect(t.held()).toBe(2);
+    t.desk.bind('a', t.job.ref);
+    t.sim.increment(EXECUTOR_SPAWN_QUIET_MS);
+    expect(t.backend.spawns.map((s) => s.token)).toEqual(['b', 'a']);
+    expect(t.held()).toBe(2);
   });
 
   it('starts no executor for a job that ended before its executor was spawned, and frees the slot', () => {
@@ -262,5 +287,18 @@ describe('executor pool', () => {
     t.pool.stop();
     await flush();
     expect(t.backend.handle('a').killed).toBe(1);
+  });
+});
+
+describe('spawnsAtOnce', () => {
+  it.each([
+    // nowMs, lastSpawnAtMs, quietMs, at once?
+    [0, Number.NEGATIVE_INFINITY, 50, true],
+    [1_000, 950, 50, true],
+    [1_000, 951, 50, false],
+    [1_000, 1_000, 50, false],
+    [1_000, 1_000, 0, true],
+  ])('now %d, last spawn %d, quiet %d ms → %s', (nowMs, lastSpawnAtMs, quietMs, expected) => {
+    expect(spawnsAtOnce(nowMs, lastSpawnAtMs, quietMs)).toBe(expected);
   });
 });

@@ -350,6 +350,19 @@ describe('the job dispatcher', () => {
 });
 
 describe('the outbox sink', () => {
+  it('frees the job (onTerminal) once its terminal status is written and before the facilitator is woken', () => {
+    const events: string[] = [];
+    const sink = createOutboxSink({
+      writer: { report: (u) => events.push(`write:${u.status}`) },
+      kick: () => events.push('kick'),
+      onTerminal: (uuid) => events.push(`free:${uuid}`),
+    });
+    sink.report({ message_type: 'V0JobStatusUpdate', uuid: 'j', status: 'accepted', metadata: null });
+    sink.report({ message_type: 'V0JobStatusUpdate', uuid: 'j', status: 'completed', metadata: null });
+    sink.report({ message_type: 'V0JobStatusUpdate', uuid: 'j', status: 'failed', metadata: null });
+    expect(events).toEqual(['write:accepted', 'kick', 'write:completed', 'free:j', 'kick']);
+  });
+
   it('drops a second terminal status for a job instead of writing it', () => {
     const written: string[] = [];
     const sink = createOutboxSink({ writer: { report: (u) => written.push(u.status) }, kick: () => undefined });

@@ -8,9 +8,11 @@ import {
   EXECUTOR_LOG_LINE_MAX_CHARS,
   EXECUTOR_STANDBY_DISMISS_GRACE_MS,
   EXECUTOR_STANDBY_MIN_RETRY_DELAY_MS,
+  EXECUTOR_STANDBY_REFILL_DELAY_MS,
   EXECUTOR_STANDBY_RETRY_BACKOFF,
   EXECUTOR_STANDBY_STABLE_AFTER_MS,
 } from '../defaults';
+import { parseJobEndedLine } from '../../executor/settings';
 import { ExecutorSpawnError } from '../errors';
 import { createBackendMetrics, type BackendMetrics } from './metrics';
 import { StandbyPool, type PoolTimers } from './standbyPool';
@@ -39,6 +41,14 @@ export interface ChildProcessBackendOptions {
   readonly standbyBackoff?: BackoffPolicy;
   /** After stdin is closed, how long a dismissed standby may take before SIGKILL (default EXECUTOR_STANDBY_DISMISS_GRACE_MS). */
   readonly standbyDismissGraceMs?: number;
+  /**
+   * Jobs one standby process may run one after another (`--max-jobs`; 1, the default here, is one process per job).
+   * Above 1 a standby whose job ended cleanly comes back to the pool instead of exiting, and its replacement waits
+   * `standbyRefillDelayMs`: short jobs then never wait for, nor compete with, a process loading its modules.
+   */
+  readonly standbyMaxJobs?: number;
+  /** With `standbyMaxJobs` > 1: delay before a taken standby is replaced (default EXECUTOR_STANDBY_REFILL_DELAY_MS). */
+  readonly standbyRefillDelayMs?: number;
   readonly metrics?: BackendMetrics;
   readonly clock?: Clock;
   readonly random?: Random;
@@ -54,6 +64,8 @@ interface Tracked {
   gone(): boolean;
   /** What its log lines are tagged with: the token (cut) once it has a job, `standby` before. */
   label: string;
+  /** Set while a reusable standby runs a job: called with the job's exit code when it writes its job-ended line. */
+  jobEnded?: ((code: number) => void) | undefined;
 }
 
 const realTimers: PoolTimers = {
@@ -98,6 +110,8 @@ export function childProcessBackend(options: ChildProcessBackendOptions): Execut
   const [file, ...args] = options.command;
   const metrics = options.metrics ?? createBackendMetrics();
   const dismissGraceMs = options.standbyDismissGraceMs ?? EXECUTOR_STANDBY_DISMISS_GRACE_MS;
+  const maxJobs = Math.max(1, Math.floor(options.standbyMaxJobs ?? 1));
+  const reusable = maxJobs > 1;
 
   const pipeLines = (tracked: Tracked): void => {
     for (const [stream, name] of [
@@ -107,6 +121,13 @@ export function childProcessBackend(options: ChildProcessBackendOptions): Execut
       if (stream === null) continue;
       const lines = createInterface({ input: stream, crlfDelay: Infinity });
       lines.on('line', (line) => {
+        if (name === 'stdout' && tracked.jobEnded !== undefined) {
+          const code = parseJobEndedLine(line);
+          if (code !== undefined) {
+            tracked.jobEnded(code);
+            return;
+          }
+        }
         if (!options.logger.isEnabled('debug')) return;
         const text = line.length > EXECUTOR_LOG_LINE_MAX_CHARS ? `${line.slice(0, EXECUTOR_LOG_LINE_MAX_CHARS)}…` : line;
         options.logger.debug('executor output', { token: tracked.label, stream: name, line: text });
@@ -210,8 +231,8 @@ export function childProcessBackend(options: ChildProcessBackendOptions): Execut
           resolve(false);
           return;
         }
-        // Nothing more will be written: the executor reads one line only.
-        stdin.end();
+        // Nothing more will be written to a one-job executor; a reusable one keeps its stdin for the next token.
+        if (!reusable) stdin.end();
         resolve(!tracked.gone());
       });
     });
@@ -234,14 +255,16 @@ export function childProcessBackend(options: ChildProcessBackendOptions): Execut
   interface Standby {
     tracked: Tracked | undefined;
     readonly child: ChildProcess;
+    /** Jobs it has been handed so far. */
+    jobs: number;
   }
 
   const startStandby = (onEnded: () => void): Standby => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, MINER_ADDRESS: options.minerAddress };
     // A token in the miner's own environment would be the wrong job's; a standby gets its token on stdin.
     delete env['EXECUTOR_TOKEN'];
-    const child = spawnChild(['--standby'], env, 'pipe');
-    const standby: Standby = { tracked: undefined, child };
+    const child = spawnChild(reusable ? ['--standby', '--max-jobs', String(maxJobs)] : ['--standby'], env, 'pipe');
+    const standby: Standby = { tracked: undefined, child, jobs: 0 };
     // EPIPE on a dead standby's stdin: the exit is what matters, and it is reported by 'exit'.
     child.stdin?.on('error', () => undefined);
     child.once('error', (error) => {
@@ -266,6 +289,7 @@ export function childProcessBackend(options: ChildProcessBackendOptions): Execut
     clock: options.clock ?? systemClock,
     random: options.random ?? systemRandom,
     timers: poolTimers,
+    refillDelayMs: reusable ? (options.standbyRefillDelayMs ?? EXECUTOR_STANDBY_REFILL_DELAY_MS) : 0,
     effects: {
       start: startStandby,
       dismiss: (standby) => (standby.tracked === undefined ? killStarting(standby) : dismissStandby(standby.tracked)),
@@ -298,16 +322,51 @@ export function childProcessBackend(options: ChildProcessBackendOptions): Execut
         });
 
   /** A ready standby handed the job's token, or undefined (none ready, or each one died at the wrong moment). */
-  const takeStandby = async (request: SpawnRequest): Promise<Tracked | undefined> => {
+  const takeStandby = async (request: SpawnRequest): Promise<{ standby: Standby; tracked: Tracked } | undefined> => {
     for (;;) {
       const standby = standbyPool.take();
       if (standby === undefined) return undefined;
       const tracked = await spawned(standby);
       if (tracked === undefined) continue;
       tracked.label = request.token.slice(0, 36);
-      if (await handOver(tracked, request.token)) return tracked;
+      if (await handOver(tracked, request.token)) return { standby, tracked };
       signalGroup(tracked.pid, 'SIGKILL');
     }
+  };
+
+  /**
+   * The handle of one job on a reusable standby: it ends when the process writes its job-ended line (the process goes
+   * back to the pool) or when the process ends. Once it has ended, the handle no longer touches the process: that may
+   * be running another job by then.
+   */
+  const adoptLease = (standby: Standby, tracked: Tracked, request: SpawnRequest, signal: AbortSignal): ExecutorHandle => {
+    let over = false;
+    let endLease: (exit: ExecutorExit) => void = () => undefined;
+    const exited = new Promise<ExecutorExit>((resolve) => (endLease = resolve));
+    const onAbort = (): void => {
+      if (!over) signalGroup(tracked.pid, 'SIGKILL');
+    };
+    const finish = (exit: ExecutorExit, reusableNow: boolean): void => {
+      if (over) return;
+      over = true;
+      tracked.jobEnded = undefined;
+      signal.removeEventListener('abort', onAbort);
+      endLease(exit);
+      if (!reusableNow || tracked.gone()) return;
+      tracked.label = 'standby';
+      if (!standbyPool.giveBack(standby)) void dismissStandby(tracked);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    tracked.jobEnded = (code) => finish({ code, signal: null }, true);
+    void tracked.exited.then((exit) => finish(exit, false));
+    const plain = handleOf(tracked, request);
+    return {
+      ...plain,
+      exited,
+      isAlive: (aliveSignal) => (over ? Promise.resolve(false) : plain.isAlive(aliveSignal)),
+      terminate: () => (over ? Promise.resolve() : plain.terminate()),
+      kill: () => (over ? Promise.resolve() : plain.kill()),
+    };
   };
 
   standbyPool.fill();
@@ -316,14 +375,16 @@ export function childProcessBackend(options: ChildProcessBackendOptions): Execut
     name: 'process',
     async spawn(request: SpawnRequest, signal: AbortSignal): Promise<ExecutorHandle> {
       if (signal.aborted) throw new ExecutorSpawnError('process', 'aborted before start');
-      const tracked = await takeStandby(request);
-      if (tracked === undefined) return spawnCold(request, signal);
+      const taken = await takeStandby(request);
+      if (taken === undefined) return spawnCold(request, signal);
+      const { standby, tracked } = taken;
       if (signal.aborted) {
         signalGroup(tracked.pid, 'SIGKILL');
         throw new ExecutorSpawnError('process', 'aborted while starting');
       }
-      metrics.executorStarts.add(1, { backend: 'process', start: 'standby' });
-      return adopt(tracked, request, signal);
+      metrics.executorStarts.add(1, { backend: 'process', start: standby.jobs > 0 ? 'reused' : 'standby' });
+      standby.jobs += 1;
+      return reusable ? adoptLease(standby, tracked, request, signal) : adopt(tracked, request, signal);
     },
     killAllSync() {
       standbyPool.killAllSync();

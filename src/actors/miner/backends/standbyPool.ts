@@ -56,11 +56,19 @@ export interface StandbyPoolOptions<S> {
   readonly clock: Clock;
   readonly random: Random;
   readonly timers: PoolTimers;
+  /**
+   * After a `take`, how long to wait before starting a replacement (0: at once). Standbys that come back after their
+   * job ({@link StandbyPool.giveBack}) make a replacement unneeded when jobs are short, and a replacement started at
+   * once would load its modules while the taken one's job starts its container, on the same cores.
+   * @default 0
+   */
+  readonly refillDelayMs?: number;
 }
 
 /**
  * Keeps `size` standbys started. `take()` hands one out (it is no longer the pool's: the caller owns its lifecycle)
- * and starts a replacement at once; a standby that ends untaken is replaced after a backoff delay.
+ * and starts a replacement, at once or after `refillDelayMs`; `giveBack()` returns a standby that can serve another
+ * job. A standby that ends untaken is replaced after a backoff delay.
  *
  * @example
  * ```ts
@@ -74,6 +82,7 @@ export class StandbyPool<S> {
   private readonly ready = new Map<S, number>();
   private failures = 0;
   private retryTimer: unknown;
+  private refillTimer: unknown;
   private closed = false;
 
   constructor(private readonly options: StandbyPoolOptions<S>) {}
@@ -113,8 +122,30 @@ export class StandbyPool<S> {
     this.ready.delete(first.value);
     // A standby that lasted until it was needed shows that starting works.
     this.failures = 0;
-    this.fill();
+    const refillDelayMs = this.options.refillDelayMs ?? 0;
+    if (refillDelayMs <= 0) this.fill();
+    else if (this.refillTimer === undefined) {
+      this.refillTimer = this.options.timers.setTimeout(() => {
+        this.refillTimer = undefined;
+        this.fill();
+      }, refillDelayMs);
+    }
     return first.value;
+  }
+
+  /**
+   * Takes back a standby whose job is over and that waits for another one. Returns false when the pool does not want
+   * it (closed, or already full): the caller dismisses it then.
+   */
+  giveBack(standby: S): boolean {
+    if (this.closed || this.ready.size >= this.options.size || this.ready.has(standby)) return false;
+    this.ready.set(standby, this.options.clock.nowMs());
+    return true;
+  }
+
+  /** True while a replacement waits for the refill delay after a `take`. */
+  get refillPending(): boolean {
+    return this.refillTimer !== undefined;
   }
 
   /** Stops replacing and dismisses every ready standby. */
@@ -180,5 +211,7 @@ export class StandbyPool<S> {
   private clearRetry(): void {
     if (this.retryTimer !== undefined) this.options.timers.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    if (this.refillTimer !== undefined) this.options.timers.clearTimeout(this.refillTimer);
+    this.refillTimer = undefined;
   }
 }
