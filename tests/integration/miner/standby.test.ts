@@ -154,6 +154,24 @@ describe('process backend with warm standbys', () => {
     await eventually(() => !alive(pid), 5_000, 'the reused process gone after its last job');
   });
 
+  it('lets a job that finds no ready standby wait briefly for one finishing its previous job, instead of starting cold', async () => {
+    backend = childProcessBackend({
+      command: [process.execPath, '-e', REUSABLE_STAND_IN, '--'],
+      minerAddress: 'ws://127.0.0.1:9',
+      docker: undefined,
+      logger: silentLogger,
+      standby: 1,
+      standbyMaxJobs: 5,
+      standbyReturnWaitMs: 2_000,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const first = await spawnOne(backend, '00000000-0000-4000-8000-000000000021-abc');
+    // Asked for while the only standby still runs the first job (50 ms).
+    const second = await spawnOne(backend, '00000000-0000-4000-8000-000000000022-abc');
+    expect(second.id).toBe(first.id);
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+  });
+
   it('starts cold when standbys are off', async () => {
     const b = standIn(0, 'x');
     const handle = await spawnOne(b, '00000000-0000-4000-8000-000000000002-abc');

@@ -140,6 +140,21 @@ describe('standby pool', () => {
     expect(pool.take()).toBe(first);
   });
 
+  it('with a refill delay, never starts a replacement in a steady stream of short jobs', () => {
+    const { pool, started, time } = harness({ size: 1, refillDelayMs: 3_000 });
+    pool.fill();
+    // A job every 500 ms for a minute, each giving its standby back after 400 ms.
+    for (let i = 0; i < 120; i++) {
+      const standby = pool.take()!;
+      expect(standby).toBe(started[0]);
+      time.advance(400);
+      expect(pool.giveBack(standby)).toBe(true);
+      expect(pool.refillPending).toBe(false);
+      time.advance(100);
+    }
+    expect(started).toHaveLength(1);
+  });
+
   it('with a refill delay, starts the replacement once the delay passes without the standby back', () => {
     const { pool, started, time } = harness({ size: 1, refillDelayMs: 3_000 });
     pool.fill();

@@ -9,6 +9,7 @@ import {
   EXECUTOR_STANDBY_DISMISS_GRACE_MS,
   EXECUTOR_STANDBY_MIN_RETRY_DELAY_MS,
   EXECUTOR_STANDBY_REFILL_DELAY_MS,
+  EXECUTOR_STANDBY_RETURN_WAIT_MS,
   EXECUTOR_STANDBY_RETRY_BACKOFF,
   EXECUTOR_STANDBY_STABLE_AFTER_MS,
 } from '../defaults';
@@ -49,6 +50,11 @@ export interface ChildProcessBackendOptions {
   readonly standbyMaxJobs?: number;
   /** With `standbyMaxJobs` > 1: delay before a taken standby is replaced (default EXECUTOR_STANDBY_REFILL_DELAY_MS). */
   readonly standbyRefillDelayMs?: number;
+  /**
+   * With `standbyMaxJobs` > 1: how long a job that finds no ready standby waits for one that is out on a job to come
+   * back before it starts a process cold (default EXECUTOR_STANDBY_RETURN_WAIT_MS).
+   */
+  readonly standbyReturnWaitMs?: number;
   readonly metrics?: BackendMetrics;
   readonly clock?: Clock;
   readonly random?: Random;
@@ -112,6 +118,11 @@ export function childProcessBackend(options: ChildProcessBackendOptions): Execut
   const dismissGraceMs = options.standbyDismissGraceMs ?? EXECUTOR_STANDBY_DISMISS_GRACE_MS;
   const maxJobs = Math.max(1, Math.floor(options.standbyMaxJobs ?? 1));
   const reusable = maxJobs > 1;
+  const returnWaitMs = options.standbyReturnWaitMs ?? EXECUTOR_STANDBY_RETURN_WAIT_MS;
+  /** Reusable standbys out on a job (they may come back). */
+  let loaned = 0;
+  /** Jobs waiting for a standby to come back (woken one per return; bounded by the pools' slots). */
+  const returnWaiters: Array<() => void> = [];
 
   const pipeLines = (tracked: Tracked): void => {
     for (const [stream, name] of [
@@ -321,6 +332,21 @@ export function childProcessBackend(options: ChildProcessBackendOptions): Execut
           standby.child.once('error', () => resolve(undefined));
         });
 
+  /** Resolves when a loaned standby comes back (or ends), after `waitMs`, or when `signal` aborts, whichever is first. */
+  const waitForReturn = (waitMs: number, signal: AbortSignal): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        const at = returnWaiters.indexOf(done);
+        if (at >= 0) returnWaiters.splice(at, 1);
+        resolve();
+      };
+      const timer = setTimeout(done, waitMs);
+      signal.addEventListener('abort', done, { once: true });
+      returnWaiters.push(done);
+    });
+
   /** A ready standby handed the job's token, or undefined (none ready, or each one died at the wrong moment). */
   const takeStandby = async (request: SpawnRequest): Promise<{ standby: Standby; tracked: Tracked } | undefined> => {
     for (;;) {
@@ -349,13 +375,18 @@ export function childProcessBackend(options: ChildProcessBackendOptions): Execut
     const finish = (exit: ExecutorExit, reusableNow: boolean): void => {
       if (over) return;
       over = true;
+      loaned -= 1;
       tracked.jobEnded = undefined;
       signal.removeEventListener('abort', onAbort);
       endLease(exit);
-      if (!reusableNow || tracked.gone()) return;
-      tracked.label = 'standby';
-      if (!standbyPool.giveBack(standby)) void dismissStandby(tracked);
+      if (reusableNow && !tracked.gone()) {
+        tracked.label = 'standby';
+        if (!standbyPool.giveBack(standby)) void dismissStandby(tracked);
+      }
+      // Back or gone: a job waiting for a return takes it now, or starts cold without waiting out its delay.
+      returnWaiters.shift()?.();
     };
+    loaned += 1;
     signal.addEventListener('abort', onAbort, { once: true });
     tracked.jobEnded = (code) => finish({ code, signal: null }, true);
     void tracked.exited.then((exit) => finish(exit, false));
@@ -375,7 +406,14 @@ export function childProcessBackend(options: ChildProcessBackendOptions): Execut
     name: 'process',
     async spawn(request: SpawnRequest, signal: AbortSignal): Promise<ExecutorHandle> {
       if (signal.aborted) throw new ExecutorSpawnError('process', 'aborted before start');
-      const taken = await takeStandby(request);
+      let taken = await takeStandby(request);
+      if (taken === undefined && reusable && loaned > returnWaiters.length && returnWaitMs > 0) {
+        // A standby whose job is ending (its cleanup runs after the result went out) is usually back within tens of
+        // ms; a cold start costs about a second.
+        await waitForReturn(returnWaitMs, signal);
+        if (signal.aborted) throw new ExecutorSpawnError('process', 'aborted before start');
+        taken = await takeStandby(request);
+      }
       if (taken === undefined) return spawnCold(request, signal);
       const { standby, tracked } = taken;
       if (signal.aborted) {

@@ -124,7 +124,10 @@ export class StandbyPool<S> {
     this.failures = 0;
     const refillDelayMs = this.options.refillDelayMs ?? 0;
     if (refillDelayMs <= 0) this.fill();
-    else if (this.refillTimer === undefined) {
+    else {
+      // Counted from the latest take: in a steady stream of short jobs the standby is back (and taken again) long
+      // before, and a replacement loading its modules would only compete with those jobs.
+      this.clearRefill();
       this.refillTimer = this.options.timers.setTimeout(() => {
         this.refillTimer = undefined;
         this.fill();
@@ -140,6 +143,8 @@ export class StandbyPool<S> {
   giveBack(standby: S): boolean {
     if (this.closed || this.ready.size >= this.options.size || this.ready.has(standby)) return false;
     this.ready.set(standby, this.options.clock.nowMs());
+    // Full again: the replacement the take armed is not needed.
+    if (this.ready.size >= this.options.size) this.clearRefill();
     return true;
   }
 
@@ -211,6 +216,10 @@ export class StandbyPool<S> {
   private clearRetry(): void {
     if (this.retryTimer !== undefined) this.options.timers.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    this.clearRefill();
+  }
+
+  private clearRefill(): void {
     if (this.refillTimer !== undefined) this.options.timers.clearTimeout(this.refillTimer);
     this.refillTimer = undefined;
   }
