@@ -199,14 +199,6 @@ export function childProcessBackend(options: ChildProcessBackendOptions): Execut
     };
   };
 
-  /** Ties an executor's life to the job's abort signal, then hands out its handle. */
-  const adopt = (tracked: Tracked, request: SpawnRequest, signal: AbortSignal): ExecutorHandle => {
-    const onAbort = (): void => signalGroup(tracked.pid, 'SIGKILL');
-    signal.addEventListener('abort', onAbort, { once: true });
-    void tracked.exited.then(() => signal.removeEventListener('abort', onAbort));
-    return handleOf(tracked, request);
-  };
-
   const spawnCold = (request: SpawnRequest, signal: AbortSignal): Promise<ExecutorHandle> =>
     new Promise<ExecutorHandle>((resolve, reject) => {
       let child: ChildProcess;
@@ -361,42 +353,48 @@ export function childProcessBackend(options: ChildProcessBackendOptions): Execut
   };
 
   /**
-   * The handle of one job on a reusable standby: it ends when the process writes its job-ended line (the process goes
-   * back to the pool) or when the process ends. Once it has ended, the handle no longer touches the process: that may
-   * be running another job by then.
+   * Ties the executor's life to the job's abort signal and hands out the job's handle. The job's executor ends when
+   * the process exits or, on a reusable standby (`reuse`), when the process writes its job-ended line: then the
+   * process goes back to the pool, and the handle no longer touches it (it may be running another job by then).
    */
-  const adoptLease = (standby: Standby, tracked: Tracked, request: SpawnRequest, signal: AbortSignal): ExecutorHandle => {
+  const adopt = (tracked: Tracked, request: SpawnRequest, signal: AbortSignal, reuse?: Standby): ExecutorHandle => {
     let over = false;
-    let endLease: (exit: ExecutorExit) => void = () => undefined;
-    const exited = new Promise<ExecutorExit>((resolve) => (endLease = resolve));
+    let handedBack = false;
+    let endJob: (exit: ExecutorExit) => void = () => undefined;
+    const exited = new Promise<ExecutorExit>((resolve) => (endJob = resolve));
     const onAbort = (): void => {
-      if (!over) signalGroup(tracked.pid, 'SIGKILL');
+      if (!handedBack) signalGroup(tracked.pid, 'SIGKILL');
     };
-    const finish = (exit: ExecutorExit, reusableNow: boolean): void => {
+    const finish = (exit: ExecutorExit, back: boolean): void => {
       if (over) return;
       over = true;
+      handedBack = back;
+      signal.removeEventListener('abort', onAbort);
+      endJob(exit);
+      if (reuse === undefined) return;
       loaned -= 1;
       tracked.jobEnded = undefined;
-      signal.removeEventListener('abort', onAbort);
-      endLease(exit);
-      if (reusableNow && !tracked.gone()) {
+      if (back && !tracked.gone()) {
         tracked.label = 'standby';
-        if (!standbyPool.giveBack(standby)) void dismissStandby(tracked);
+        if (!standbyPool.giveBack(reuse)) void dismissStandby(tracked);
       }
       // Back or gone: a job waiting for a return takes it now, or starts cold without waiting out its delay.
       returnWaiters.shift()?.();
     };
-    loaned += 1;
     signal.addEventListener('abort', onAbort, { once: true });
-    tracked.jobEnded = (code) => finish({ code, signal: null }, true);
+    if (reuse !== undefined) {
+      loaned += 1;
+      tracked.jobEnded = (code) => finish({ code, signal: null }, true);
+    }
     void tracked.exited.then((exit) => finish(exit, false));
     const plain = handleOf(tracked, request);
     return {
       ...plain,
       exited,
-      isAlive: (aliveSignal) => (over ? Promise.resolve(false) : plain.isAlive(aliveSignal)),
-      terminate: () => (over ? Promise.resolve() : plain.terminate()),
-      kill: () => (over ? Promise.resolve() : plain.kill()),
+      isAlive: (aliveSignal) => (handedBack ? Promise.resolve(false) : plain.isAlive(aliveSignal)),
+      terminate: () => (handedBack ? Promise.resolve() : plain.terminate()),
+      // After an exit the group may still hold processes the executor started: a kill still reaches them.
+      kill: () => (handedBack ? Promise.resolve() : plain.kill()),
     };
   };
 
@@ -422,7 +420,7 @@ export function childProcessBackend(options: ChildProcessBackendOptions): Execut
       }
       metrics.executorStarts.add(1, { backend: 'process', start: standby.jobs > 0 ? 'reused' : 'standby' });
       standby.jobs += 1;
-      return reusable ? adoptLease(standby, tracked, request, signal) : adopt(tracked, request, signal);
+      return adopt(tracked, request, signal, reusable ? standby : undefined);
     },
     killAllSync() {
       standbyPool.killAllSync();
