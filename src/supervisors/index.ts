@@ -54,3 +54,4 @@ export { nextRestartAttempt, restartCeilingMs, restartDelayMs } from './restartB
 export { ChildStartError, SupervisorEscalationError, SupervisorPolicyError, type EscalationReason } from './errors';
 export { defaultSupervisorMetrics, SupervisorMetrics } from './metrics';
 export * from './defaults';
+export { watchRootFailure } from './rootFailure';

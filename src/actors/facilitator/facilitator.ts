@@ -27,12 +27,12 @@ import { duplexCodec, facilitatorToValidatorCodec, createValidatorToFacilitatorC
 import { FACILITATOR_API_PATHS } from '../../sdk/facilitatorApi';
 import { LEAF_SUPERVISOR_PERIOD_MS, rootSupervisorPolicy } from '../../supervisors/defaults';
 import type { SupervisorPolicy } from '../../supervisors/policy';
+import { watchRootFailure } from '../../supervisors/rootFailure';
 import { supervisorMachine } from '../../supervisors/supervisor.machine';
 import { healthRoutes } from '../../telemetry/health';
 import { silentLogger, type Logger } from '../../telemetry/logger';
 import { createAcceptor, type Acceptor, type ConnectionBehaviour } from '../../transport/acceptor';
 import { systemClock, type Clock } from '../../util/clock';
-import { errorCode } from '../../util/errors';
 import { createRestAuth } from './auth';
 import {
   FACILITATOR_DEFAULT_HOST,
@@ -220,12 +220,7 @@ export async function startFacilitator(options: FacilitatorOptions): Promise<Fac
     },
     ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   });
-  root.subscribe({
-    error: (error) => {
-      logger.error('facilitator root actor failed', { code: errorCode(error), error: (error as Error).message });
-      options.onFatal?.(error);
-    },
-  });
+  watchRootFailure(root, { role: 'facilitator', logger, onFatal: options.onFatal });
   root.start();
   actors.root = root;
 

@@ -41,6 +41,7 @@ import {
 } from '../../protocol';
 import { LEAF_SUPERVISOR_PERIOD_MS, leafSupervisorPolicy, rootSupervisorPolicy } from '../../supervisors/defaults';
 import type { ChildSpec, SupervisorPolicy } from '../../supervisors/policy';
+import { watchRootFailure } from '../../supervisors/rootFailure';
 import { supervisorMachine, type SupervisorDecisionEvent } from '../../supervisors/supervisor.machine';
 import { healthRoutes } from '../../telemetry/health';
 import { silentLogger, type Logger } from '../../telemetry/logger';
@@ -676,12 +677,7 @@ export async function startMiner(options: MinerOptions): Promise<MinerHandle> {
     },
     ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   });
-  rootActor.subscribe({
-    error: (error) => {
-      logger.error('miner root actor failed', { code: errorCode(error), error: (error as Error).message });
-      options.onFatal?.(error);
-    },
-  });
+  watchRootFailure(rootActor, { role: 'miner', logger, onFatal: options.onFatal });
   rootActor.start();
   actors.root = rootActor;
 

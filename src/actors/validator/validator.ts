@@ -22,11 +22,12 @@ import { createRouter, type PathHandler } from '../../http/router';
 import type { MetagraphProvider } from '../../metagraph/types';
 import { LEAF_SUPERVISOR_PERIOD_MS, rootSupervisorPolicy } from '../../supervisors/defaults';
 import type { SupervisorPolicy } from '../../supervisors/policy';
+import { watchRootFailure } from '../../supervisors/rootFailure';
 import { supervisorMachine } from '../../supervisors/supervisor.machine';
 import { healthRoutes } from '../../telemetry/health';
 import { silentLogger, type Logger } from '../../telemetry/logger';
 import { systemClock, systemRandom, type Clock, type Random } from '../../util/clock';
-import { errorCode, toError } from '../../util/errors';
+import { toError } from '../../util/errors';
 import { createMinerAvailability } from './availability';
 import type { OrganicJobTimings } from './deadlines';
 import { createJobDispatcher, createOutboxSink, supervisedJobLauncher, type JobDispatcher } from './dispatcher';
@@ -238,12 +239,7 @@ export async function startValidator(options: ValidatorOptions): Promise<Validat
     },
     ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   });
-  root.subscribe({
-    error: (error) => {
-      logger.error('validator root actor failed', { code: errorCode(error), error: toError(error).message });
-      options.onFatal?.(error);
-    },
-  });
+  watchRootFailure(root, { role: 'validator', logger, onFatal: options.onFatal });
   root.start();
   const jobsRef = root.system.get('validator.jobs') as AnyActorRef;
 
